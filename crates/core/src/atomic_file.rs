@@ -1,0 +1,473 @@
+//! One atomic write: a temp file in the target's directory that is either published
+//! whole under the target's name or removed. This is the only write path; every
+//! feature of the package (buffers, streams, JSON, formats, datasets) goes through it.
+//!
+//! Guarantees, once `commit` returns `Ok` (with `fsync` on): readers see the old
+//! content or the new, never a mix; the new content and its name survive power loss.
+//! If anything fails before the publish, or the `AtomicFile` is dropped uncommitted,
+//! the target is untouched and the temp is gone.
+
+use crate::dir_sync;
+use crate::error::{Error, Result};
+use crate::sys::{self, Dir};
+use crate::target::Target;
+use crate::temp_name::new_temp_name;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Permission bits of the published file; default: the existing file's, else
+    /// `0o666 & !umask`.
+    pub mode: Option<u32>,
+    /// Owner of the published file; default: the existing file's.
+    pub owner: Option<(u32, u32)>,
+    /// Sync data before the rename and the directory after it.
+    pub fsync: bool,
+    /// Create-only: fail with EEXIST instead of replacing.
+    pub exclusive: bool,
+    /// Create missing parent directories (and sync them).
+    pub mkdir: bool,
+    /// Use a named temp even where an anonymous one is possible, because the caller
+    /// needs a path (to hand to a library, or to `tmpfileCreated`).
+    pub named_temp: bool,
+}
+
+impl Options {
+    pub fn durable() -> Options {
+        Options { fsync: true, ..Options::default() }
+    }
+}
+
+enum Temp {
+    /// `O_TMPFILE`: invisible until linked, nothing to clean up after a crash.
+    Anonymous,
+    Named(OsString),
+}
+
+pub struct AtomicFile {
+    target: Target,
+    dir: Dir,
+    file: Option<File>,
+    temp: Temp,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    fsync: bool,
+    exclusive: bool,
+    /// btrfs does not persist an `O_TMPFILE` file's data on fsync before it is linked.
+    sync_after_link: bool,
+    finished: bool,
+}
+
+const TEMP_MODE: u32 = 0o600;
+const NAME_ATTEMPTS: usize = 16;
+
+impl AtomicFile {
+    /// Opens the temp for `target` (already resolved, see [`crate::target::resolve`]).
+    pub fn create(target: Target, opts: &Options) -> Result<AtomicFile> {
+        let target_path = target.path();
+        let open_err = |e: io::Error| Error::from_io(e, "open", &target_path);
+        let dir = match Dir::open(&target.dir) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && opts.mkdir => {
+                mkdir_durable(&target.dir).map_err(open_err)?;
+                Dir::open(&target.dir).map_err(open_err)?
+            }
+            other => other.map_err(open_err)?,
+        };
+        let existing = dir.stat_entry(&target.name).map_err(open_err)?;
+        if let Some(stat) = existing {
+            if stat.is_dir {
+                return Err(Error::new(libc::EISDIR, "open", Some(&target_path)));
+            }
+        }
+        let mode = opts.mode.or(existing.map(|s| s.mode)).unwrap_or_else(|| 0o666 & !sys::umask());
+        let owner = opts.owner.or_else(|| {
+            let stat = existing?;
+            (stat.uid, stat.gid).ne(&sys::effective_ids()).then_some((stat.uid, stat.gid))
+        });
+
+        let (file, temp) = create_temp(&dir, &target, opts.named_temp).map_err(open_err)?;
+        let sync_after_link = matches!(temp, Temp::Anonymous) && opts.fsync && sys::is_btrfs(&file);
+        let atomic = AtomicFile {
+            target,
+            dir,
+            file: Some(file),
+            temp,
+            mode,
+            owner,
+            fsync: opts.fsync,
+            exclusive: opts.exclusive,
+            sync_after_link,
+            finished: false,
+        };
+        // Owner and mode go on before any byte of content does.
+        atomic.apply_owner_and_mode(atomic.file.as_ref().expect("open"))?;
+        Ok(atomic)
+    }
+
+    pub fn target_path(&self) -> PathBuf {
+        self.target.path()
+    }
+
+    /// The temp's path, for named temps.
+    pub fn temp_path(&self) -> Option<PathBuf> {
+        match &self.temp {
+            Temp::Named(name) => Some(self.dir.path.join(name)),
+            Temp::Anonymous => None,
+        }
+    }
+
+    pub fn write(&mut self, buf: &[u8]) -> Result<()> {
+        let file = self.file.as_ref().ok_or_else(|| self.closed_error("write"))?;
+        sys::write_all(file, buf).map_err(|e| Error::from_io(e, "write", &self.target.path()))
+    }
+
+    /// Syncs and publishes what was written through [`AtomicFile::write`].
+    pub fn commit(mut self) -> Result<()> {
+        let file = self.file.take().ok_or_else(|| self.closed_error("rename"))?;
+        self.sync_and_publish(file)
+    }
+
+    /// Publishes a temp that someone else wrote through its path (a library that only
+    /// writes to a path). The file now at the temp's name is reopened without following
+    /// links, given the owner and mode again (a library may have recreated it), synced
+    /// and published.
+    pub fn commit_external(mut self) -> Result<()> {
+        self.file.take();
+        let Temp::Named(name) = &self.temp else {
+            return Err(self.closed_error("rename"));
+        };
+        let path = self.dir.path.join(name);
+        let file = self.dir.open_existing(name).map_err(|e| Error::from_io(e, "open", &path))?;
+        let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if !is_file {
+            return Err(Error::new(libc::EINVAL, "open", Some(&path)));
+        }
+        self.apply_owner_and_mode(&file)?;
+        self.sync_and_publish(file)
+    }
+
+    /// Removes the temp; the target is untouched.
+    pub fn abort(mut self) {
+        self.cleanup();
+    }
+
+    fn sync_and_publish(&mut self, file: File) -> Result<()> {
+        let target_path = self.target.path();
+        if self.fsync {
+            sys::fdatasync(&file).map_err(|e| Error::from_io(e, "fdatasync", &target_path))?;
+        }
+        self.publish(&file)?;
+        self.finished = true;
+        if self.sync_after_link {
+            sys::fsync(&file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
+        }
+        drop(file);
+        if self.fsync {
+            dir_sync::sync_after_rename(&self.dir).map_err(|e| Error::from_io(e, "fsync", &self.dir.path))?;
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, file: &File) -> Result<()> {
+        let target_path = self.target.path();
+        match &self.temp {
+            Temp::Named(tmp) => {
+                let result = if self.exclusive {
+                    self.dir.rename_noreplace(tmp, &self.target.name)
+                } else {
+                    self.dir.rename(tmp, &self.target.name)
+                };
+                result.map_err(|e| rename_error(e, &self.dir.path.join(tmp), &target_path))
+            }
+            Temp::Anonymous => {
+                #[cfg(target_os = "linux")]
+                {
+                    if self.exclusive {
+                        return self.dir.link_anonymous(file, &self.target.name).map_err(|e| Error::from_io(e, "link", &target_path));
+                    }
+                    // linkat cannot replace, so link under a temp name and rename that.
+                    let tmp = new_temp_name(&self.target.name);
+                    self.dir.link_anonymous(file, &tmp).map_err(|e| Error::from_io(e, "link", &target_path))?;
+                    self.temp = Temp::Named(tmp.clone());
+                    self.dir.rename(&tmp, &self.target.name).map_err(|e| rename_error(e, &self.dir.path.join(&tmp), &target_path))
+                }
+                #[cfg(not(target_os = "linux"))]
+                {
+                    let _ = file;
+                    unreachable!("anonymous temps exist only on Linux")
+                }
+            }
+        }
+    }
+
+    fn apply_owner_and_mode(&self, file: &File) -> Result<()> {
+        let target_path = self.target.path();
+        if let Some((uid, gid)) = self.owner {
+            if let Err(e) = sys::fchown(file, uid, gid) {
+                if !chown_error_is_ok(&e) {
+                    return Err(Error::from_io(e, "fchown", &target_path));
+                }
+            }
+        }
+        sys::fchmod(file, self.mode).map_err(|e| Error::from_io(e, "fchmod", &target_path))
+    }
+
+    fn closed_error(&self, syscall: &'static str) -> Error {
+        Error { path: Some(self.target.path()), ..Error::closed(syscall) }
+    }
+
+    fn cleanup(&mut self) {
+        self.file.take();
+        if !self.finished {
+            self.finished = true;
+            if let Temp::Named(name) = &self.temp {
+                let _ = self.dir.unlink(name);
+            }
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// The whole protocol for data already in memory.
+pub fn write_file(target: Target, data: &[u8], opts: &Options) -> Result<()> {
+    let mut file = AtomicFile::create(target, opts)?;
+    file.write(data)?;
+    file.commit()
+}
+
+fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Temp)> {
+    #[cfg(target_os = "linux")]
+    if !named {
+        if let Some(file) = dir.create_anonymous(TEMP_MODE)? {
+            return Ok((file, Temp::Anonymous));
+        }
+    }
+    let _ = named;
+    let mut last = io::Error::from_raw_os_error(libc::EEXIST);
+    for _ in 0..NAME_ATTEMPTS {
+        let name = new_temp_name(&target.name);
+        match dir.create_named(&name, TEMP_MODE) {
+            Ok(file) => {
+                sys::mark_in_use(&file)?;
+                return Ok((file, Temp::Named(name)));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+fn rename_error(e: io::Error, temp: &Path, target: &Path) -> Error {
+    if e.raw_os_error() == Some(libc::EEXIST) {
+        // Create-only publish lost to an existing file: the target is what matters.
+        return Error::from_io(e, "rename", target);
+    }
+    Error::from_io(e, "rename", temp).with_dest(target)
+}
+
+/// Like graceful-fs and write-file-atomic: a non-root process may fail to give a file
+/// away, and a filesystem may not support owners at all.
+fn chown_error_is_ok(e: &io::Error) -> bool {
+    let errno = e.raw_os_error();
+    if errno == Some(libc::ENOSYS) {
+        return true;
+    }
+    let root = sys::effective_ids().0 == 0;
+    !root && matches!(errno, Some(libc::EINVAL | libc::EPERM))
+}
+
+/// Creates `dir` and its missing parents, syncing each parent so the new entries
+/// survive power loss along with the file written into them.
+fn mkdir_durable(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while !cur.exists() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(parent) => cur = parent,
+            None => break,
+        }
+    }
+    for path in missing.iter().rev() {
+        match std::fs::create_dir(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+        if let Some(parent) = path.parent() {
+            Dir::open(parent)?.sync()?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::target::resolve;
+    use crate::test_support::TempDir;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn replaces_whole_and_leaves_no_temp() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, b"old").unwrap();
+        write_file(resolve(&path).unwrap(), b"new content", &Options::durable()).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new content");
+        assert_eq!(entries(tmp.path()), vec!["f"]);
+    }
+
+    #[test]
+    fn both_temp_kinds_publish() {
+        for named in [false, true] {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("f");
+            let opts = Options { named_temp: named, ..Options::durable() };
+            let mut f = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
+            assert_eq!(f.temp_path().is_some(), named || !cfg!(target_os = "linux"));
+            if let Some(p) = f.temp_path() {
+                let meta = std::fs::metadata(&p).unwrap();
+                assert_eq!(meta.permissions().mode() & 0o777, 0o666 & !sys::umask(), "mode applied before content");
+            }
+            f.write(b"a").unwrap();
+            f.write(b"b").unwrap();
+            f.commit().unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), b"ab");
+            assert_eq!(entries(tmp.path()), vec!["f"]);
+        }
+    }
+
+    #[test]
+    fn abort_and_drop_remove_the_temp() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, b"old").unwrap();
+        let opts = Options { named_temp: true, ..Options::durable() };
+        let mut f = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
+        f.write(b"partial").unwrap();
+        f.abort();
+        {
+            let mut f = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
+            f.write(b"partial").unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(entries(tmp.path()), vec!["f"]);
+    }
+
+    #[test]
+    fn keeps_existing_mode_and_applies_given_mode() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_file(resolve(&path).unwrap(), b"x", &Options::durable()).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
+        let opts = Options { mode: Some(0o604), ..Options::durable() };
+        write_file(resolve(&path).unwrap(), b"x", &opts).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o7777, 0o604);
+    }
+
+    #[test]
+    fn exclusive_fails_with_eexist_and_keeps_old() {
+        for named in [false, true] {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("f");
+            std::fs::write(&path, b"old").unwrap();
+            let opts = Options { exclusive: true, named_temp: named, ..Options::durable() };
+            let err = write_file(resolve(&path).unwrap(), b"new", &opts).unwrap_err();
+            assert_eq!(err.code(), "EEXIST");
+            assert_eq!(err.path.as_deref(), Some(path.as_path()));
+            assert_eq!(std::fs::read(&path).unwrap(), b"old");
+            assert_eq!(entries(tmp.path()), vec!["f"]);
+            let fresh = tmp.path().join("g");
+            write_file(resolve(&fresh).unwrap(), b"new", &opts).unwrap();
+            assert_eq!(std::fs::read(&fresh).unwrap(), b"new");
+        }
+    }
+
+    #[test]
+    fn missing_parent_is_enoent_unless_mkdir() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("a/b/f");
+        let err = write_file(resolve(&path).unwrap(), b"x", &Options::durable()).unwrap_err();
+        assert_eq!((err.code(), err.syscall), ("ENOENT", "open"));
+        let opts = Options { mkdir: true, ..Options::durable() };
+        write_file(resolve(&path).unwrap(), b"x", &opts).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn directory_target_is_eisdir() {
+        let tmp = TempDir::new();
+        std::fs::create_dir(tmp.path().join("d")).unwrap();
+        let err = write_file(resolve(&tmp.path().join("d")).unwrap(), b"x", &Options::durable()).unwrap_err();
+        assert_eq!(err.code(), "EISDIR");
+    }
+
+    #[test]
+    fn writes_through_symlinks() {
+        let tmp = TempDir::new();
+        std::fs::write(tmp.path().join("real"), b"old").unwrap();
+        std::os::unix::fs::symlink("real", tmp.path().join("link")).unwrap();
+        std::os::unix::fs::symlink("created", tmp.path().join("dangling")).unwrap();
+        write_file(resolve(&tmp.path().join("link")).unwrap(), b"new", &Options::durable()).unwrap();
+        write_file(resolve(&tmp.path().join("dangling")).unwrap(), b"made", &Options::durable()).unwrap();
+        assert!(std::fs::symlink_metadata(tmp.path().join("link")).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(tmp.path().join("real")).unwrap(), b"new");
+        assert_eq!(std::fs::read(tmp.path().join("created")).unwrap(), b"made");
+    }
+
+    #[test]
+    fn commit_external_publishes_a_recreated_temp() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        let opts = Options { named_temp: true, mode: Some(0o644), ..Options::durable() };
+        let f = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
+        let temp = f.temp_path().unwrap();
+        std::fs::remove_file(&temp).unwrap();
+        std::fs::write(&temp, b"by a library").unwrap();
+        f.commit_external().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"by a library");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o644);
+        assert_eq!(entries(tmp.path()), vec!["f"]);
+    }
+
+    #[test]
+    fn commit_external_refuses_a_symlink_at_the_temp() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        std::fs::write(tmp.path().join("secret"), b"s").unwrap();
+        let opts = Options { named_temp: true, ..Options::durable() };
+        let f = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
+        let temp = f.temp_path().unwrap();
+        std::fs::remove_file(&temp).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("secret"), &temp).unwrap();
+        assert_eq!(f.commit_external().unwrap_err().code(), "ELOOP");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn large_writes_loop_until_done() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("big");
+        let data: Vec<u8> = (0..(64 << 20)).map(|i: u32| (i % 251) as u8).collect();
+        write_file(resolve(&path).unwrap(), &data, &Options::default()).unwrap();
+        assert!(std::fs::read(&path).unwrap() == data);
+    }
+}

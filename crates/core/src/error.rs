@@ -1,0 +1,108 @@
+//! Errors shaped like Node's `fs` errors: an errno, the syscall that failed, and the
+//! paths involved. The binding turns them into JS errors with `code`, `errno`,
+//! `syscall`, `path` and `dest`.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// Positive OS errno (Node reports it negated).
+    pub errno: i32,
+    pub syscall: &'static str,
+    pub path: Option<PathBuf>,
+    pub dest: Option<PathBuf>,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(errno: i32, syscall: &'static str, path: Option<&Path>) -> Error {
+        Error { errno, syscall, path: path.map(Path::to_path_buf), dest: None }
+    }
+
+    /// The calling thread's last OS error.
+    pub fn last(syscall: &'static str, path: &Path) -> Error {
+        Error::from_io(io::Error::last_os_error(), syscall, path)
+    }
+
+    pub fn from_io(err: io::Error, syscall: &'static str, path: &Path) -> Error {
+        Error::new(err.raw_os_error().unwrap_or(libc::EIO), syscall, Some(path))
+    }
+
+    /// An operation on an atomic file that was already committed or aborted.
+    pub fn closed(syscall: &'static str) -> Error {
+        Error::new(libc::EBADF, syscall, None)
+    }
+
+    pub fn with_dest(mut self, dest: &Path) -> Error {
+        self.dest = Some(dest.to_path_buf());
+        self
+    }
+
+    pub fn code(&self) -> &'static str {
+        errno_code(self.errno)
+    }
+
+    /// libuv-style description, e.g. "no such file or directory".
+    pub fn description(&self) -> String {
+        let text = io::Error::from_raw_os_error(self.errno).to_string();
+        // std formats "No such file or directory (os error 2)"; Node prints it lowercase
+        // and without the suffix.
+        let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_lowercase().collect::<String>() + chars.as_str(),
+            None => text,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    /// The same shape as Node: `ENOENT: no such file or directory, open '/a/b'`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}, {}", self.code(), self.description(), self.syscall)?;
+        if let Some(path) = &self.path {
+            write!(f, " '{}'", path.display())?;
+        }
+        if let Some(dest) = &self.dest {
+            write!(f, " -> '{}'", dest.display())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The symbolic name Node uses for an errno.
+pub fn errno_code(errno: i32) -> &'static str {
+    macro_rules! codes {
+        ($($name:ident),* $(,)?) => {
+            $(if errno == libc::$name { return stringify!($name); })*
+        };
+    }
+    codes!(
+        EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN,
+        ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL,
+        ENFILE, EMFILE, ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE,
+        EDOM, ERANGE, EDEADLK, ENAMETOOLONG, ENOLCK, ENOSYS, ENOTEMPTY, ELOOP,
+        EWOULDBLOCK, EOVERFLOW, EDQUOT, ESTALE, ETIMEDOUT, ECANCELED, EOPNOTSUPP,
+        ENOTSUP, EINPROGRESS, EALREADY, ENOTSOCK, EDESTADDRREQ, EMSGSIZE
+    );
+    "EUNKNOWN"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_node() {
+        let err = Error::new(libc::ENOENT, "open", Some(Path::new("/a/b")));
+        assert_eq!(err.code(), "ENOENT");
+        assert_eq!(err.to_string(), "ENOENT: no such file or directory, open '/a/b'");
+        let err = Error::new(libc::EXDEV, "rename", Some(Path::new("/a"))).with_dest(Path::new("/b"));
+        assert!(err.to_string().ends_with("rename '/a' -> '/b'"), "{err}");
+    }
+}

@@ -1,0 +1,23 @@
+//! The atomic, durable write protocol of `atomicwriter`, free of any JavaScript.
+//!
+//! A write creates a temp in the target's directory (`O_TMPFILE` on Linux where the
+//! filesystem allows, else an exclusive, no-follow, unpredictable name), sets owner
+//! and mode on the fd, writes every byte, `fdatasync`s, renames over the target (or
+//! links / `renameat2(RENAME_NOREPLACE)` for create-only), then syncs the directory,
+//! one sync shared by concurrent commits. See [`AtomicFile`].
+
+pub mod atomic_file;
+pub mod dir_sync;
+pub mod error;
+pub mod pool;
+pub mod sweep;
+pub mod sys;
+pub mod target;
+pub mod temp_name;
+
+#[cfg(test)]
+mod test_support;
+
+pub use atomic_file::{write_file, AtomicFile, Options};
+pub use error::{Error, Result};
+pub use target::{resolve, Target};

@@ -1,0 +1,284 @@
+//! The Unix syscall layer: every name is resolved relative to a directory fd, so a
+//! write cannot be redirected by renaming or replacing a directory on the path while
+//! it runs. Linux adds `O_TMPFILE`, `renameat2` and `linkat` through `/proc/self/fd`.
+
+use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+pub struct Dir {
+    fd: OwnedFd,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct EntryStat {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub is_dir: bool,
+    pub is_file: bool,
+}
+
+fn cstr(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Retries a syscall interrupted by a signal (Node's own signal handlers can land on
+/// our threads).
+fn retry<F: FnMut() -> libc::c_int>(mut f: F) -> io::Result<libc::c_int> {
+    loop {
+        match check(f()) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+impl Dir {
+    pub fn open(path: &Path) -> io::Result<Dir> {
+        let c = cstr(path.as_os_str())?;
+        let fd = retry(|| unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
+        Ok(Dir { fd: unsafe { OwnedFd::from_raw_fd(fd) }, path: path.to_path_buf() })
+    }
+
+    pub fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Stats `name` following symlinks; `None` when it does not exist.
+    pub fn stat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+        let c = cstr(name)?;
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, 0) }) {
+            Ok(_) => Ok(Some(EntryStat {
+                mode: st.st_mode as u32 & 0o7777,
+                uid: st.st_uid,
+                gid: st.st_gid,
+                is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+                is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+            })),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Exclusive create that never follows a symlink planted at `name`.
+    pub fn create_named(&self, name: &OsStr, mode: u32) -> io::Result<File> {
+        let c = cstr(name)?;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let fd = retry(|| unsafe { libc::openat(self.raw(), c.as_ptr(), flags, mode as libc::c_uint) })?;
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Opens an existing regular file for syncing, refusing symlinks.
+    pub fn open_existing(&self, name: &OsStr) -> io::Result<File> {
+        let c = cstr(name)?;
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let fd = retry(|| unsafe { libc::openat(self.raw(), c.as_ptr(), flags) })?;
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// An anonymous file in this directory: nothing is visible until it is linked, and
+    /// a crash leaves nothing behind. `None` when the filesystem has no `O_TMPFILE`.
+    #[cfg(target_os = "linux")]
+    pub fn create_anonymous(&self, mode: u32) -> io::Result<Option<File>> {
+        let dot = c".";
+        let flags = libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC;
+        match retry(|| unsafe { libc::openat(self.raw(), dot.as_ptr(), flags, mode as libc::c_uint) }) {
+            Ok(fd) => Ok(Some(unsafe { File::from_raw_fd(fd) })),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives an anonymous file a name; fails with EEXIST if the name is taken, which
+    /// makes it an atomic create-only publish.
+    #[cfg(target_os = "linux")]
+    pub fn link_anonymous(&self, file: &File, name: &OsStr) -> io::Result<()> {
+        let proc_path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("no NUL");
+        let c = cstr(name)?;
+        retry(|| unsafe { libc::linkat(libc::AT_FDCWD, proc_path.as_ptr(), self.raw(), c.as_ptr(), libc::AT_SYMLINK_FOLLOW) })?;
+        Ok(())
+    }
+
+    pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        retry(|| unsafe { libc::renameat(self.raw(), f.as_ptr(), self.raw(), t.as_ptr()) })?;
+        Ok(())
+    }
+
+    /// Create-only rename: fails with EEXIST instead of replacing.
+    pub fn rename_noreplace(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        #[cfg(target_os = "linux")]
+        {
+            let ret = retry(|| unsafe {
+                libc::renameat2(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), libc::RENAME_NOREPLACE)
+            });
+            match ret {
+                Ok(_) => return Ok(()),
+                // Filesystems without renameat2 flags: link + unlink is create-only too.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        retry(|| unsafe { libc::linkat(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), 0) })?;
+        let _ = self.unlink(from);
+        Ok(())
+    }
+
+    /// Swaps two names atomically (both must exist).
+    #[cfg(target_os = "linux")]
+    pub fn rename_exchange(&self, a: &OsStr, b: &OsStr) -> io::Result<()> {
+        let (a, b) = (cstr(a)?, cstr(b)?);
+        retry(|| unsafe { libc::renameat2(self.raw(), a.as_ptr(), self.raw(), b.as_ptr(), libc::RENAME_EXCHANGE) })?;
+        Ok(())
+    }
+
+    pub fn unlink(&self, name: &OsStr) -> io::Result<()> {
+        let c = cstr(name)?;
+        retry(|| unsafe { libc::unlinkat(self.raw(), c.as_ptr(), 0) })?;
+        Ok(())
+    }
+
+    pub fn sync(&self) -> io::Result<()> {
+        retry(|| unsafe { libc::fsync(self.raw()) })?;
+        Ok(())
+    }
+}
+
+pub fn fdatasync(file: &File) -> io::Result<()> {
+    #[cfg(target_os = "macos")]
+    {
+        // fsync on macOS only reaches the drive's cache; F_FULLFSYNC reaches the media.
+        if retry(|| unsafe { libc::fcntl(file.as_raw_fd(), libc::F_FULLFSYNC) }).is_ok() {
+            return Ok(());
+        }
+        retry(|| unsafe { libc::fsync(file.as_raw_fd()) })?;
+        Ok(())
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        retry(|| unsafe { libc::fdatasync(file.as_raw_fd()) })?;
+        Ok(())
+    }
+}
+
+pub fn fsync(file: &File) -> io::Result<()> {
+    retry(|| unsafe { libc::fsync(file.as_raw_fd()) })?;
+    Ok(())
+}
+
+pub fn fchmod(file: &File, mode: u32) -> io::Result<()> {
+    retry(|| unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) })?;
+    Ok(())
+}
+
+pub fn fchown(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+    retry(|| unsafe { libc::fchown(file.as_raw_fd(), uid, gid) })?;
+    Ok(())
+}
+
+/// Advisory lock that marks a named temp as in use, so `sweep` never removes the temp
+/// of a write that is still running, however long it takes.
+pub fn mark_in_use(file: &File) -> io::Result<()> {
+    retry(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) })?;
+    Ok(())
+}
+
+/// True when another open file holds the in-use mark.
+pub fn is_in_use(file: &File) -> bool {
+    match retry(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(_) => false,
+        Err(e) => e.raw_os_error() == Some(libc::EWOULDBLOCK),
+    }
+}
+
+pub fn is_btrfs(file: &File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        const BTRFS_SUPER_MAGIC: i64 = 0x9123_683E;
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) == 0 && st.f_type as i64 == BTRFS_SUPER_MAGIC }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
+}
+
+pub fn effective_ids() -> (u32, u32) {
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+/// The process umask, read without changing it (`umask(2)` can only be read by
+/// setting it, which races with other threads creating files).
+pub fn umask() -> u32 {
+    #[cfg(target_os = "linux")]
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("Umask:")) {
+            if let Ok(mask) = u32::from_str_radix(line["Umask:".len()..].trim(), 8) {
+                return mask;
+            }
+        }
+    }
+    static UMASK_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = UMASK_LOCK.lock();
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old as u32
+    }
+}
+
+/// Writes every byte, looping on short writes (a single `write` moves at most
+/// 0x7ffff000 bytes on Linux).
+pub fn write_all(file: &File, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let chunk = buf.len().min(1 << 30);
+        let n = unsafe { libc::write(file.as_raw_fd(), buf.as_ptr().cast(), chunk) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(err);
+        }
+        if n == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        buf = &buf[n as usize..];
+    }
+    Ok(())
+}
+
+pub fn fill_random(buf: &mut [u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+            if n <= 0 {
+                break;
+            }
+            filled += n as usize;
+        }
+        if filled == buf.len() {
+            return;
+        }
+    }
+    crate::temp_name::fallback_random(buf);
+}

@@ -1,0 +1,171 @@
+// An open atomic write for content produced piece by piece: `openAtomic` gives an
+// AtomicFile whose writes go to the temp; `commit()` publishes, `abort()` (or
+// disposing it uncommitted) removes the temp. `atomicWrite` hands the temp's path to
+// code that can only write to a path.
+
+import { abortError, invalidArgType, rethrow } from './errors';
+import { toBuffer, type BufferData } from './data';
+import { native, type NativeHandle } from './native';
+import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
+import { checkPath, resolveTarget, type PathLike } from './target';
+
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
+const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
+
+type State = 'open' | 'committed' | 'aborted';
+
+export class AtomicFile {
+  /** The file that `commit()` replaces (symlinks resolved). */
+  readonly path: string | Buffer;
+  /** The temp's path, or `null` for an anonymous (`O_TMPFILE`) temp. */
+  readonly tempPath: string | null;
+  #handle: NativeHandle;
+  #encoding: BufferEncoding;
+  #signal: AbortSignal | undefined;
+  #state: State = 'open';
+  // Writes are applied in call order even when the caller does not await each one.
+  #pending: Promise<void> = Promise.resolve();
+  #onAbort = (): void => this.abort();
+
+  /** @internal use `openAtomic` */
+  constructor(path: string | Buffer, handle: NativeHandle, options: ResolvedOptions) {
+    this.path = path;
+    this.#handle = handle;
+    const temp = handle.tempPath;
+    this.tempPath = temp === null ? null : temp.toString();
+    this.#encoding = options.encoding;
+    this.#signal = options.signal;
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  write(data: BufferData, encoding?: BufferEncoding): Promise<void> {
+    const bytes = toBuffer(data, encoding ?? this.#encoding);
+    this.#checkOpen();
+    const run = this.#pending.then(() => {
+      this.#checkOpen();
+      return this.#handle.write(bytes);
+    });
+    this.#pending = run.catch(() => {});
+    return run.catch(rethrow);
+  }
+
+  writeSync(data: BufferData, encoding?: BufferEncoding): void {
+    const bytes = toBuffer(data, encoding ?? this.#encoding);
+    this.#checkOpen();
+    try {
+      this.#handle.writeSync(bytes);
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** Syncs and publishes. `external`: the temp was written through `tempPath`. */
+  async commit(external = false): Promise<void> {
+    this.#checkOpen();
+    await this.#pending;
+    this.#checkOpen();
+    try {
+      await this.#handle.commit(external);
+      this.#finish('committed');
+    } catch (err) {
+      this.abort();
+      rethrow(err);
+    }
+  }
+
+  commitSync(external = false): void {
+    this.#checkOpen();
+    try {
+      this.#handle.commitSync(external);
+      this.#finish('committed');
+    } catch (err) {
+      this.abort();
+      rethrow(err);
+    }
+  }
+
+  /** Removes the temp; the target is untouched. Idempotent; a no-op after commit. */
+  abort(): void {
+    if (this.#state !== 'open') return;
+    this.#finish('aborted');
+    this.#handle.abort();
+  }
+
+  async [asyncDispose](): Promise<void> {
+    this.abort();
+  }
+
+  [dispose](): void {
+    this.abort();
+  }
+
+  #finish(state: State): void {
+    this.#state = state;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  #checkOpen(): void {
+    if (this.#signal?.aborted) {
+      this.abort();
+      throw abortError(this.#signal);
+    }
+    if (this.#state !== 'open') {
+      const error = new Error(`This atomic file was already ${this.#state}`) as Error & { code: string };
+      error.code = 'ERR_ATOMIC_FILE_CLOSED';
+      throw error;
+    }
+  }
+}
+
+export interface OpenOptions extends WriteOptions {
+  /** Give the temp a name (needed to hand its path to other code). */
+  namedTemp?: boolean;
+}
+
+function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
+  const target = resolveTarget(checkPath(path));
+  const resolved = resolveOptions(options, { mkdir: mkdirDefault });
+  if ((options as OpenOptions | undefined)?.namedTemp) resolved.native.namedTemp = true;
+  resolved.signal?.throwIfAborted();
+  return { target, resolved };
+}
+
+export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
+  return native()
+    .openAtomic(target, resolved.native)
+    .then((handle) => new AtomicFile(target, handle, resolved), rethrow);
+}
+
+export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
+  const { target, resolved } = prepare(path, options, false);
+  return openAtomicFrom(target, resolved);
+}
+
+export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {
+  const { target, resolved } = prepare(path, options, false);
+  try {
+    return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/**
+ * Runs `fn` with the path of a fresh temp beside `path`; when it resolves, whatever it
+ * left at that path is synced and published. A throw (or rejection) removes the temp.
+ */
+export async function atomicWrite<T>(path: PathLike, fn: (tmpPath: string) => T | Promise<T>, options?: WriteOptions): Promise<T> {
+  if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
+  const file = await openAtomic(path, { ...options, namedTemp: true });
+  try {
+    const result = await fn(file.tempPath as string);
+    await file.commit(true);
+    return result;
+  } finally {
+    file.abort();
+  }
+}

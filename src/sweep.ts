@@ -1,0 +1,26 @@
+// Removal of temps orphaned by crashed writers (see crates/core/src/sweep.rs).
+
+import { invalidArgType, outOfRange, rethrow } from './errors';
+import { native } from './native';
+import { checkPath, type PathLike } from './target';
+
+export interface SweepOptions {
+  /** Only temps last modified longer ago than this many ms (default one hour). */
+  olderThan?: number;
+  /** List what would be removed without removing it. */
+  dryRun?: boolean;
+}
+
+const HOUR = 60 * 60 * 1000;
+
+export function sweep(dir: PathLike, options: SweepOptions = {}): Promise<string[]> {
+  const path = checkPath(dir, 'dir');
+  const olderThan = options.olderThan ?? HOUR;
+  if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'a number of milliseconds', olderThan);
+  if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan);
+  const dryRun = options.dryRun ?? false;
+  if (typeof dryRun !== 'boolean') throw invalidArgType('options.dryRun', 'of type boolean', dryRun);
+  return native()
+    .sweep(path, olderThan, dryRun)
+    .then((paths) => paths.map(String), rethrow);
+}

@@ -1,0 +1,35 @@
+// Path arguments: string, Buffer or file: URL, validated before anything else, then
+// resolved by the core to the real file (symlinks followed).
+
+import { fileURLToPath } from 'node:url';
+import { invalidArgType, rethrow } from './errors';
+import { native } from './native';
+
+export type PathLike = string | Buffer | URL;
+
+export function checkPath(path: unknown, name = 'path'): string | Buffer {
+  if (typeof path === 'string') {
+    if (path.length === 0) throw invalidArgType(name, 'a non-empty string, Buffer or URL', path);
+    if (path.includes('\0')) throw invalidArgType(name, 'a string without null bytes', path);
+    return path;
+  }
+  if (Buffer.isBuffer(path)) {
+    if (path.length === 0 || path.includes(0)) throw invalidArgType(name, 'a non-empty Buffer without null bytes', path);
+    return path;
+  }
+  if (path instanceof URL) return fileURLToPath(path);
+  throw invalidArgType(name, 'of type string or an instance of Buffer or URL', path);
+}
+
+/** The real path a write lands on; doubles as the key that orders writes to a file. */
+export function resolveTarget(path: string | Buffer): string | Buffer {
+  try {
+    return native().resolveTarget(path);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+export function targetKey(resolved: string | Buffer): string {
+  return typeof resolved === 'string' ? resolved : `\0${resolved.toString('hex')}`;
+}

@@ -1,0 +1,82 @@
+// Whole-content writes: the write-file-atomic compatible function and the named
+// `writeFile` / `writeFileSync`. One path through the core for each.
+
+import { rethrow } from './errors';
+import { toBuffer } from './data';
+import { openAtomicFrom } from './atomic-file';
+import { native } from './native';
+import { inFileOrder } from './queue';
+import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
+import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+
+export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
+
+async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: ResolvedOptions): Promise<void> {
+  resolved.signal?.throwIfAborted();
+  const file = await openAtomicFrom(target, resolved);
+  try {
+    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
+    await file.write(bytes);
+    await file.commit();
+  } finally {
+    file.abort();
+  }
+}
+
+/** Validates everything, then writes; the promise settles after the write is durable. */
+export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean): Promise<void> {
+  const resolved = resolveOptions(options, { mkdir: mkdirDefault });
+  const target = resolveTarget(checkPath(path, 'filename'));
+  const bytes = toBuffer(data, resolved.encoding);
+  return inFileOrder(targetKey(target), () => {
+    // Callbacks and signals need the steps apart; everything else is one native call.
+    if (resolved.tmpfileCreated || resolved.signal) return writeStaged(target, bytes, resolved);
+    return native().writeFile(target, bytes, resolved.native).catch(rethrow);
+  });
+}
+
+export function writeFile(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): Promise<void> {
+  return writeFileWith(path, data, options, false);
+}
+
+export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
+  const resolved = resolveOptions(options, { mkdir: false });
+  const target = resolveTarget(checkPath(path, 'filename'));
+  const bytes = toBuffer(data, resolved.encoding);
+  resolved.signal?.throwIfAborted();
+  try {
+    if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
+    const handle = native().openAtomicSync(target, resolved.native);
+    try {
+      // write-file-atomic calls it without awaiting in sync mode.
+      resolved.tmpfileCreated(String(handle.tempPath));
+      handle.writeSync(bytes);
+      handle.commitSync(false);
+    } finally {
+      handle.abort();
+    }
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+type Callback = (err?: Error) => void;
+
+/**
+ * write-file-atomic's signature: `(filename, data, [options|encoding], [callback])`.
+ * With a callback, it is called with the error (or nothing) and the returned promise
+ * never rejects, as in write-file-atomic.
+ */
+export function writeFileAtomic(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding | Callback, callback?: Callback): Promise<void> {
+  if (typeof options === 'function') {
+    callback = options;
+    options = undefined;
+  }
+  const promise = writeFileWith(path, data, options, false);
+  if (typeof callback !== 'function') return promise;
+  const cb = callback;
+  return promise.then(
+    () => cb(),
+    (err: Error) => cb(err),
+  );
+}
