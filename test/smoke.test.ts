@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, scratch } from './helpers';
+import { aw, entries, scratch } from './helpers.js';
 
 describe('writeFileAtomic', () => {
   it('writes and replaces, leaving no temp', async () => {

@@ -1,0 +1,157 @@
+//! Whole-file writes, open atomic files and sweep.
+
+use crate::{from_path, js_error, run_async, to_path, PathArg};
+use atomicwriter_core::{self as core, pool, AtomicFile, Target};
+use napi::bindgen_prelude::*;
+use napi::Env;
+use napi_derive::napi;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[napi(object)]
+pub struct WriteOptions {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub fsync: bool,
+    pub exclusive: bool,
+    pub mkdir: bool,
+    pub named_temp: bool,
+}
+
+impl From<&WriteOptions> for core::Options {
+    fn from(o: &WriteOptions) -> core::Options {
+        core::Options {
+            mode: o.mode,
+            owner: o.uid.zip(o.gid),
+            fsync: o.fsync,
+            exclusive: o.exclusive,
+            mkdir: o.mkdir,
+            named_temp: o.named_temp,
+        }
+    }
+}
+
+/// The real file a path writes to (symlinks followed, directory canonical): the key
+/// that orders writes to one file, and the path handed back to the write calls.
+#[napi(ts_return_type = "string | Buffer")]
+pub fn resolve_target(#[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<PathArg> {
+    let target = core::resolve(&to_path(&path)).map_err(js_error)?;
+    Ok(from_path(&target.path()))
+}
+
+fn resolved(path: &PathArg) -> Result<Target> {
+    Target::from_resolved(&to_path(path)).map_err(js_error)
+}
+
+#[napi(ts_return_type = "Promise<void>")]
+pub fn write_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: Buffer, options: WriteOptions) -> Result<Object<'_>> {
+    let target = resolved(&resolved_path)?;
+    let opts = core::Options::from(&options);
+    run_async(env, move || core::write_file(target, &data, &opts))
+}
+
+#[napi]
+pub fn write_file_sync(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: &[u8], options: WriteOptions) -> Result<()> {
+    let target = resolved(&resolved_path)?;
+    core::write_file(target, data, &core::Options::from(&options)).map_err(js_error)
+}
+
+/// An open atomic write: a temp that is either committed or removed.
+#[napi]
+pub struct AtomicHandle {
+    file: Arc<Mutex<Option<AtomicFile>>>,
+    temp_path: Option<PathBuf>,
+}
+
+impl AtomicHandle {
+    fn new(file: AtomicFile) -> AtomicHandle {
+        AtomicHandle { temp_path: file.temp_path(), file: Arc::new(Mutex::new(Some(file))) }
+    }
+}
+
+fn closed() -> core::Error {
+    core::Error::closed("write")
+}
+
+fn with_file<T>(slot: &Mutex<Option<AtomicFile>>, f: impl FnOnce(&mut AtomicFile) -> core::Result<T>) -> core::Result<T> {
+    let mut guard = slot.lock().unwrap();
+    f(guard.as_mut().ok_or_else(closed)?)
+}
+
+fn finish(slot: &Mutex<Option<AtomicFile>>, external: bool) -> core::Result<()> {
+    let file = slot.lock().unwrap().take().ok_or_else(closed)?;
+    if external {
+        file.commit_external()
+    } else {
+        file.commit()
+    }
+}
+
+#[napi]
+impl AtomicHandle {
+    #[napi(getter, ts_return_type = "string | Buffer | null")]
+    pub fn temp_path(&self) -> Option<PathArg> {
+        self.temp_path.as_deref().map(from_path)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn write<'env>(&self, env: &'env Env, data: Buffer) -> Result<Object<'env>> {
+        let slot = self.file.clone();
+        run_async(env, move || with_file(&slot, |f| f.write(&data)))
+    }
+
+    #[napi]
+    pub fn write_sync(&self, data: &[u8]) -> Result<()> {
+        with_file(&self.file, |f| f.write(data)).map_err(js_error)
+    }
+
+    /// `external`: the temp was written through its path by someone else.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn commit<'env>(&self, env: &'env Env, external: bool) -> Result<Object<'env>> {
+        let slot = self.file.clone();
+        run_async(env, move || finish(&slot, external))
+    }
+
+    #[napi]
+    pub fn commit_sync(&self, external: bool) -> Result<()> {
+        finish(&self.file, external).map_err(js_error)
+    }
+
+    /// Removes the temp (one unlink at most, so it runs right here).
+    #[napi]
+    pub fn abort(&self) {
+        if let Some(file) = self.file.lock().unwrap().take() {
+            file.abort();
+        }
+    }
+}
+
+#[napi(ts_return_type = "Promise<AtomicHandle>")]
+pub fn open_atomic(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<Object<'_>> {
+    let target = resolved(&resolved_path)?;
+    let opts = core::Options::from(&options);
+    run_async(env, move || AtomicFile::create(target, &opts).map(AtomicHandle::new))
+}
+
+#[napi]
+pub fn open_atomic_sync(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<AtomicHandle> {
+    let target = resolved(&resolved_path)?;
+    AtomicFile::create(target, &core::Options::from(&options)).map(AtomicHandle::new).map_err(js_error)
+}
+
+#[napi(ts_return_type = "Promise<Array<string | Buffer>>")]
+pub fn sweep(env: &Env, #[napi(ts_arg_type = "string | Buffer")] dir: PathArg, older_than_ms: f64, dry_run: bool) -> Result<Object<'_>> {
+    let dir = to_path(&dir);
+    let older_than = Duration::from_secs_f64(older_than_ms.max(0.0) / 1000.0);
+    run_async(env, move || {
+        core::sweep::sweep(&dir, older_than, dry_run).map(|paths| paths.iter().map(|p| from_path(p)).collect::<Vec<_>>())
+    })
+}
+
+/// Worker threads alive now (tests use it to show the libuv pool is not used).
+#[napi]
+pub fn thread_count() -> u32 {
+    pool::thread_count() as u32
+}
