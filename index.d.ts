@@ -57,7 +57,7 @@ declare namespace writeFileAtomic {
     readonly path: string | Buffer;
     /** The temp's path, or `null` for an anonymous (`O_TMPFILE`) temp. */
     readonly tempPath: string | null;
-    readonly state: 'open' | 'committed' | 'aborted';
+    readonly state: 'open' | 'committing' | 'committed' | 'aborted';
     /** Appends to the temp; writes apply in call order. */
     write(data: string | NodeJS.ArrayBufferView | ArrayBuffer, encoding?: BufferEncoding): Promise<void>;
     writeSync(data: string | NodeJS.ArrayBufferView | ArrayBuffer, encoding?: BufferEncoding): void;

@@ -12,7 +12,7 @@ import { checkPath, resolveTarget, type PathLike } from './target';
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 
-type State = 'open' | 'committed' | 'aborted';
+type State = 'open' | 'committing' | 'committed' | 'aborted';
 
 export class AtomicFile {
   /** The file that `commit()` replaces (symlinks resolved). */
@@ -68,11 +68,14 @@ export class AtomicFile {
     this.#checkOpen();
     await this.#pending;
     this.#checkOpen();
+    // Past this point the publish cannot be called back: abort() becomes a no-op.
+    this.#state = 'committing';
     try {
       await this.#handle.commit(external);
       this.#finish('committed');
     } catch (err) {
-      this.abort();
+      this.#finish('aborted');
+      this.#handle.abort();
       rethrow(err);
     }
   }
@@ -83,12 +86,13 @@ export class AtomicFile {
       this.#handle.commitSync(external);
       this.#finish('committed');
     } catch (err) {
-      this.abort();
+      this.#finish('aborted');
+      this.#handle.abort();
       rethrow(err);
     }
   }
 
-  /** Removes the temp; the target is untouched. Idempotent; a no-op after commit. */
+  /** Removes the temp; the target is untouched. Idempotent; a no-op once commit() started. */
   abort(): void {
     if (this.#state !== 'open') return;
     this.#finish('aborted');

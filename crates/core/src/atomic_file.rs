@@ -43,6 +43,7 @@ impl Options {
 
 enum Temp {
     /// `O_TMPFILE`: invisible until linked, nothing to clean up after a crash.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Anonymous,
     Named(OsString),
 }

@@ -10,6 +10,7 @@ pub mod atomic_file;
 pub mod dir_sync;
 pub mod error;
 pub mod pool;
+pub mod shared_file;
 pub mod sweep;
 pub mod sys;
 pub mod target;
@@ -20,4 +21,5 @@ mod test_support;
 
 pub use atomic_file::{write_file, AtomicFile, Options};
 pub use error::{Error, Result};
+pub use shared_file::SharedFile;
 pub use target::{resolve, Target};

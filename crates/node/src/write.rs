@@ -1,12 +1,11 @@
 //! Whole-file writes, open atomic files and sweep.
 
 use crate::{from_path, js_error, run_async, to_path, PathArg};
-use atomicwriter_core::{self as core, pool, AtomicFile, Target};
+use atomicwriter_core::{self as core, pool, AtomicFile, SharedFile, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[napi(object)]
@@ -61,31 +60,12 @@ pub fn write_file_sync(#[napi(ts_arg_type = "string | Buffer")] resolved_path: P
 /// An open atomic write: a temp that is either committed or removed.
 #[napi]
 pub struct AtomicHandle {
-    file: Arc<Mutex<Option<AtomicFile>>>,
-    temp_path: Option<PathBuf>,
+    file: Arc<SharedFile>,
 }
 
 impl AtomicHandle {
     fn new(file: AtomicFile) -> AtomicHandle {
-        AtomicHandle { temp_path: file.temp_path(), file: Arc::new(Mutex::new(Some(file))) }
-    }
-}
-
-fn closed() -> core::Error {
-    core::Error::closed("write")
-}
-
-fn with_file<T>(slot: &Mutex<Option<AtomicFile>>, f: impl FnOnce(&mut AtomicFile) -> core::Result<T>) -> core::Result<T> {
-    let mut guard = slot.lock().unwrap();
-    f(guard.as_mut().ok_or_else(closed)?)
-}
-
-fn finish(slot: &Mutex<Option<AtomicFile>>, external: bool) -> core::Result<()> {
-    let file = slot.lock().unwrap().take().ok_or_else(closed)?;
-    if external {
-        file.commit_external()
-    } else {
-        file.commit()
+        AtomicHandle { file: Arc::new(SharedFile::new(file)) }
     }
 }
 
@@ -93,38 +73,36 @@ fn finish(slot: &Mutex<Option<AtomicFile>>, external: bool) -> core::Result<()> 
 impl AtomicHandle {
     #[napi(getter, ts_return_type = "string | Buffer | null")]
     pub fn temp_path(&self) -> Option<PathArg> {
-        self.temp_path.as_deref().map(from_path)
+        self.file.temp_path().map(|p| from_path(p))
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn write<'env>(&self, env: &'env Env, data: Buffer) -> Result<Object<'env>> {
-        let slot = self.file.clone();
-        run_async(env, move || with_file(&slot, |f| f.write(&data)))
+        let file = self.file.clone();
+        run_async(env, move || file.write(&data))
     }
 
     #[napi]
     pub fn write_sync(&self, data: &[u8]) -> Result<()> {
-        with_file(&self.file, |f| f.write(data)).map_err(js_error)
+        self.file.write(data).map_err(js_error)
     }
 
     /// `external`: the temp was written through its path by someone else.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn commit<'env>(&self, env: &'env Env, external: bool) -> Result<Object<'env>> {
-        let slot = self.file.clone();
-        run_async(env, move || finish(&slot, external))
+        let file = self.file.clone();
+        run_async(env, move || file.commit(external))
     }
 
     #[napi]
     pub fn commit_sync(&self, external: bool) -> Result<()> {
-        finish(&self.file, external).map_err(js_error)
+        self.file.commit(external).map_err(js_error)
     }
 
-    /// Removes the temp (one unlink at most, so it runs right here).
+    /// Never blocks: a write in progress finishes its chunk, then the temp is removed.
     #[napi]
     pub fn abort(&self) {
-        if let Some(file) = self.file.lock().unwrap().take() {
-            file.abort();
-        }
+        self.file.abort();
     }
 }
 

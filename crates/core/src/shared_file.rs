@@ -1,0 +1,101 @@
+//! An [`AtomicFile`] shared between the thread that owns the handle (the JS thread)
+//! and the workers that write to it. `abort` never blocks: a write in progress on a
+//! worker holds the file, so abort only raises a flag that the worker honours as soon
+//! as its current write returns, and the temp is removed then.
+
+use crate::atomic_file::AtomicFile;
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+pub struct SharedFile {
+    slot: Mutex<Option<AtomicFile>>,
+    abort_requested: AtomicBool,
+    temp_path: Option<PathBuf>,
+}
+
+impl SharedFile {
+    pub fn new(file: AtomicFile) -> SharedFile {
+        SharedFile { temp_path: file.temp_path(), slot: Mutex::new(Some(file)), abort_requested: AtomicBool::new(false) }
+    }
+
+    pub fn temp_path(&self) -> Option<&PathBuf> {
+        self.temp_path.as_ref()
+    }
+
+    pub fn write(&self, buf: &[u8]) -> Result<()> {
+        let mut slot = self.slot.lock().unwrap();
+        self.honour_abort(&mut slot)?;
+        let result = slot.as_mut().ok_or_else(|| Error::closed("write"))?.write(buf);
+        self.honour_abort(&mut slot)?;
+        result
+    }
+
+    /// Syncs and publishes (`external`: the temp was written through its path).
+    pub fn commit(&self, external: bool) -> Result<()> {
+        let file = {
+            let mut slot = self.slot.lock().unwrap();
+            self.honour_abort(&mut slot)?;
+            slot.take().ok_or_else(|| Error::closed("rename"))?
+        };
+        if external {
+            file.commit_external()
+        } else {
+            file.commit()
+        }
+    }
+
+    /// Removes the temp now, or as soon as the write in progress returns.
+    pub fn abort(&self) {
+        self.abort_requested.store(true, Ordering::SeqCst);
+        if let Ok(mut slot) = self.slot.try_lock() {
+            if let Some(file) = slot.take() {
+                file.abort();
+            }
+        }
+    }
+
+    fn honour_abort(&self, slot: &mut Option<AtomicFile>) -> Result<()> {
+        if !self.abort_requested.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Some(file) = slot.take() {
+            file.abort();
+        }
+        Err(Error::new(libc::ECANCELED, "write", None))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::atomic_file::Options;
+    use crate::target::resolve;
+    use crate::test_support::TempDir;
+    use std::sync::Arc;
+
+    #[test]
+    fn abort_during_a_write_removes_the_temp_when_the_write_returns() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, b"old").unwrap();
+        let opts = Options { named_temp: true, ..Options::durable() };
+        let shared = Arc::new(SharedFile::new(AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap()));
+        let temp = shared.temp_path().unwrap().clone();
+        let writer = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                let chunk = vec![7u8; 8 << 20];
+                (0..64).map(|_| shared.write(&chunk)).find(|r| r.is_err()).unwrap_or(Ok(()))
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        shared.abort();
+        let result = writer.join().unwrap();
+        assert_eq!(result.unwrap_err().code(), "ECANCELED");
+        assert!(!temp.exists());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(shared.commit(false).unwrap_err().code(), "ECANCELED");
+    }
+}
