@@ -7,6 +7,7 @@
 //! If anything fails before the publish, or the `AtomicFile` is dropped uncommitted,
 //! the target is untouched and the temp is gone.
 
+use crate::checksum::Crc32c;
 use crate::dir_sync;
 use crate::error::{Error, Result};
 use crate::sys::{self, Dir};
@@ -24,6 +25,9 @@ pub struct Options {
     pub mode: Option<u32>,
     /// Owner of the published file; default: the existing file's.
     pub owner: Option<(u32, u32)>,
+    /// With no `owner`, leave the file to the writer instead of carrying the existing
+    /// file's owner over (write-file-atomic's `chown: false`).
+    pub writer_owns: bool,
     /// Sync data before the rename and the directory after it.
     pub fsync: bool,
     /// Create-only: fail with EEXIST instead of replacing.
@@ -60,6 +64,9 @@ pub struct AtomicFile {
     /// btrfs does not persist an `O_TMPFILE` file's data on fsync before it is linked.
     sync_after_link: bool,
     finished: bool,
+    /// Bytes written through `write`, and their CRC32C once `track_checksum` was called.
+    written: u64,
+    crc: Option<Crc32c>,
 }
 
 const TEMP_MODE: u32 = 0o600;
@@ -85,7 +92,7 @@ impl AtomicFile {
         }
         let mode = opts.mode.or(existing.map(|s| s.mode)).unwrap_or_else(|| 0o666 & !sys::umask());
         let owner = opts.owner.or_else(|| {
-            let stat = existing?;
+            let stat = existing.filter(|_| !opts.writer_owns)?;
             (stat.uid, stat.gid).ne(&sys::effective_ids()).then_some((stat.uid, stat.gid))
         });
 
@@ -102,6 +109,8 @@ impl AtomicFile {
             exclusive: opts.exclusive,
             sync_after_link,
             finished: false,
+            written: 0,
+            crc: None,
         };
         // Owner and mode go on before any byte of content does.
         atomic.apply_owner_and_mode(atomic.file.as_ref().expect("open"))?;
@@ -122,7 +131,25 @@ impl AtomicFile {
 
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
         let file = self.file.as_ref().ok_or_else(|| self.closed_error("write"))?;
-        sys::write_all(file, buf).map_err(|e| Error::from_io(e, "write", &self.target.path()))
+        sys::write_all(file, buf).map_err(|e| Error::from_io(e, "write", &self.target.path()))?;
+        self.written += buf.len() as u64;
+        if let Some(crc) = &mut self.crc {
+            crc.update(buf);
+        }
+        Ok(())
+    }
+
+    /// Computes a CRC32C of everything written from now on (for `_SUCCESS` manifests),
+    /// so a large file never has to be read back. Call it before the first write.
+    pub fn track_checksum(&mut self) {
+        if self.written == 0 {
+            self.crc.get_or_insert_with(Crc32c::new);
+        }
+    }
+
+    /// Bytes written so far, and their CRC32C if tracked from the first byte.
+    pub fn digest(&self) -> (u64, Option<u32>) {
+        (self.written, self.crc.map(|c| c.value()))
     }
 
     /// Syncs and publishes what was written through [`AtomicFile::write`].
@@ -160,14 +187,15 @@ impl AtomicFile {
         if self.fsync {
             sys::fdatasync(&file).map_err(|e| Error::from_io(e, "fdatasync", &target_path))?;
         }
+        let dir_sync = self.fsync.then(|| dir_sync::before_rename(&self.dir));
         self.publish(&file)?;
         self.finished = true;
         if self.sync_after_link {
             sys::fsync(&file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
         }
         drop(file);
-        if self.fsync {
-            dir_sync::sync_after_rename(&self.dir).map_err(|e| Error::from_io(e, "fsync", &self.dir.path))?;
+        if let Some(pending) = dir_sync {
+            pending.renamed(&self.dir).map_err(|e| Error::from_io(e, "fsync", &self.dir.path))?;
         }
         Ok(())
     }
@@ -288,7 +316,7 @@ fn chown_error_is_ok(e: &io::Error) -> bool {
 
 /// Creates `dir` and its missing parents, syncing each parent so the new entries
 /// survive power loss along with the file written into them.
-fn mkdir_durable(dir: &Path) -> io::Result<()> {
+pub(crate) fn mkdir_durable(dir: &Path) -> io::Result<()> {
     let mut missing = Vec::new();
     let mut cur = dir;
     while !cur.exists() {

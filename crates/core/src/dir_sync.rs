@@ -2,12 +2,21 @@
 //! *started after the rename* has finished. When many commits land in one directory at
 //! once, one fsync serves all whose renames came before it started: a commit waits for
 //! the sync in flight to finish and then for one more, or starts that one itself.
+//!
+//! A sync about to start also waits (briefly, bounded) for commits that are between
+//! their data sync and their rename, so that one directory fsync covers them too. This
+//! matters on filesystems where a directory fsync holds the directory's lock while it
+//! waits for the disk (ext4 without a journal): fewer, fuller syncs let renames through.
 
 use crate::sys::Dir;
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Longest a sync waits for renames that are about to happen.
+const GATHER_LIMIT: Duration = Duration::from_millis(1);
 
 #[derive(Default)]
 struct State {
@@ -18,7 +27,9 @@ struct State {
     running: bool,
     /// The latest failed sync and its errno: commits it covered fail with it.
     failed: Option<(u64, i32)>,
-    /// Commits currently waiting on this directory; the entry is dropped at zero.
+    /// Commits registered and not yet renamed.
+    renaming: usize,
+    /// Commits registered on this directory; the entry is dropped at zero.
     users: usize,
 }
 
@@ -29,29 +40,56 @@ fn directories() -> &'static Mutex<HashMap<PathBuf, Slot>> {
     DIRS.get_or_init(Default::default)
 }
 
-/// Makes every rename already done in `dir` durable, sharing the fsync with concurrent
-/// callers.
-pub fn sync_after_rename(dir: &Dir) -> io::Result<()> {
-    let slot = {
-        let mut map = directories().lock().unwrap();
-        let slot = map.entry(dir.path.clone()).or_default().clone();
-        slot.0.lock().unwrap().users += 1;
-        slot
-    };
-    let result = wait_or_sync(dir, &slot);
+/// A commit in `dir` that is about to rename. Register before the rename, call
+/// [`PendingRename::renamed`] after it; dropping it (the rename failed) unregisters.
+pub struct PendingRename {
+    key: PathBuf,
+    slot: Slot,
+    renamed: bool,
+}
+
+pub fn before_rename(dir: &Dir) -> PendingRename {
     let mut map = directories().lock().unwrap();
-    let mut state = slot.0.lock().unwrap();
-    state.users -= 1;
-    if state.users == 0 {
-        drop(state);
-        map.remove(&dir.path);
+    let slot = map.entry(dir.path.clone()).or_default().clone();
+    {
+        let mut state = slot.0.lock().unwrap();
+        state.users += 1;
+        state.renaming += 1;
     }
-    result
+    PendingRename { key: dir.path.clone(), slot, renamed: false }
+}
+
+impl PendingRename {
+    /// Makes the rename just done in `dir` durable, sharing the fsync with concurrent
+    /// commits.
+    pub fn renamed(mut self, dir: &Dir) -> io::Result<()> {
+        self.renamed = true;
+        wait_or_sync(dir, &self.slot)
+    }
+}
+
+impl Drop for PendingRename {
+    fn drop(&mut self) {
+        let mut map = directories().lock().unwrap();
+        let (lock, cond) = &*self.slot;
+        let mut state = lock.lock().unwrap();
+        if !self.renamed {
+            state.renaming -= 1;
+            cond.notify_all();
+        }
+        state.users -= 1;
+        if state.users == 0 {
+            drop(state);
+            map.remove(&self.key);
+        }
+    }
 }
 
 fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
     let (lock, cond) = &**slot;
     let mut state = lock.lock().unwrap();
+    state.renaming -= 1;
+    cond.notify_all();
     // Any sync numbered `needed` or later starts after our rename.
     let needed = state.started + 1;
     loop {
@@ -64,12 +102,13 @@ fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
             return Ok(());
         }
         if !state.running {
+            state.running = true;
+            state = gather_renames(state, cond);
             state.started += 1;
             let mine = state.started;
-            state.running = true;
             drop(state);
             let result = dir.sync();
-            state = lock.lock().unwrap();
+            let mut state = lock.lock().unwrap();
             state.running = false;
             state.finished = state.finished.max(mine);
             if let Err(e) = &result {
@@ -80,6 +119,19 @@ fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
         }
         state = cond.wait(state).unwrap();
     }
+}
+
+/// Lets commits that are about to rename do so before the sync starts, so it covers them.
+fn gather_renames<'a>(mut state: MutexGuard<'a, State>, cond: &Condvar) -> MutexGuard<'a, State> {
+    let deadline = Instant::now() + GATHER_LIMIT;
+    while state.renaming > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        state = cond.wait_timeout(state, left).unwrap().0;
+    }
+    state
 }
 
 #[cfg(all(test, unix))]
@@ -97,7 +149,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let dir = Dir::open(&path).unwrap();
                     for _ in 0..20 {
-                        sync_after_rename(&dir).unwrap();
+                        before_rename(&dir).renamed(&dir).unwrap();
                     }
                 })
             })
@@ -106,5 +158,14 @@ mod tests {
             t.join().unwrap();
         }
         assert!(directories().lock().unwrap().is_empty(), "slots are released");
+    }
+
+    #[test]
+    fn a_failed_rename_unregisters() {
+        let tmp = TempDir::new();
+        let dir = Dir::open(tmp.path()).unwrap();
+        drop(before_rename(&dir));
+        before_rename(&dir).renamed(&dir).unwrap();
+        assert!(directories().lock().unwrap().is_empty());
     }
 }
