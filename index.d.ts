@@ -1,5 +1,6 @@
 // Public types of atomicwriter (hand-written; the binding's generated types stay internal).
 /// <reference types="node" />
+import { Writable } from 'node:stream';
 
 declare namespace writeFileAtomic {
   type PathLike = string | Buffer | URL;
@@ -82,6 +83,340 @@ declare namespace writeFileAtomic {
   function atomicWrite<T>(filename: PathLike, fn: (tmpPath: string) => T | Promise<T>, options?: WriteOptions): Promise<T>;
   /** Removes temps orphaned by crashed writers in `dir`; resolves to the paths removed (or found, with `dryRun`). */
   function sweep(dir: PathLike, options?: SweepOptions): Promise<string[]>;
+
+  // --- Locks and JSON (src/lock.ts, src/json.ts) ---
+
+  interface LockRange {
+    /** First byte (default 0). */
+    offset?: number;
+    /** Number of bytes (>= 1); omitted or `Infinity`: to the end of the file, however far it grows. */
+    length?: number;
+  }
+
+  interface LockOptions {
+    /** Milliseconds to wait while the lock is held elsewhere (default 30,000); `0` tries once; `Infinity` waits forever. */
+    timeout?: number;
+    /** A shared (read) lock: shared locks coexist; an exclusive lock excludes every other. */
+    shared?: boolean;
+    /** Lock only these bytes of the lock file: ranges that do not overlap do not conflict. */
+    range?: LockRange;
+    /** Aborting ends the wait: the promise rejects with an `AbortError` and no lock is held. */
+    signal?: AbortSignal;
+    /** Create missing parent directories of the lock file (default `false`). */
+    mkdir?: boolean;
+  }
+
+  /** A lock held on a lock file (which is never deleted). */
+  class FileLock {
+    private constructor();
+    /** The lock file. */
+    readonly path: string | Buffer;
+    readonly shared: boolean;
+    /** The locked bytes (`length: Infinity`: to the end), or `null` for the whole file. */
+    readonly range: { offset: number; length: number } | null;
+    readonly released: boolean;
+    /** Releases the lock. Idempotent and synchronous. */
+    release(): void;
+    [Symbol.asyncDispose](): Promise<void>;
+    [Symbol.dispose](): void;
+  }
+
+  /** `ELOCKED`: held elsewhere (with `timeout: 0`); `EDEADLK`: this async context already holds it. */
+  class FileLockError extends Error {
+    code: 'ELOCKED' | 'ETIMEDOUT' | 'EDEADLK';
+    /** The lock file. */
+    path: string;
+    /** Processes found holding the lock; empty when the OS does not tell. */
+    pids: number[];
+  }
+
+  /** The wait reached `timeout` (`ETIMEDOUT`). */
+  class FileLockTimeoutError extends FileLockError {
+    code: 'ETIMEDOUT';
+    /** The timeout that elapsed, in ms. */
+    timeout: number;
+  }
+
+  type JsonReplacer = ((this: unknown, key: string, value: unknown) => unknown) | (string | number)[] | null;
+
+  interface WriteJsonOptions extends Omit<WriteOptions, 'encoding' | 'mkdir'> {
+    /** `JSON.stringify`'s space (default 2). */
+    indent?: number | string;
+    replacer?: JsonReplacer;
+    /** Create missing parent directories (default `true`). */
+    mkdir?: boolean;
+  }
+
+  interface ReadJsonOptions {
+    /** Returned when the file does not exist; without it a missing file rejects with ENOENT. */
+    default?: unknown;
+    reviver?: (this: unknown, key: string, value: unknown) => unknown;
+  }
+
+  interface UpdateJsonOptions<T = unknown> extends Omit<WriteJsonOptions, 'tmpfileCreated'> {
+    /** What `fn` gets when the file does not exist (default `undefined`). */
+    defaultData?: T;
+    /** Milliseconds to wait for the lock on `<path>.lock` (default 30,000). */
+    lockTimeout?: number;
+  }
+
+  /** Invalid JSON: `path`, `position` (UTF-16 offset), 1-based `line` and `column`. */
+  interface JsonParseError extends SyntaxError {
+    code: 'EJSONPARSE';
+    path: string;
+    position: number;
+    line: number;
+    column: number;
+  }
+
+  /** Takes a lock on the lock file `path` (created if missing, never deleted). */
+  function lock(path: PathLike, options?: LockOptions): Promise<FileLock>;
+  /** Takes the lock if it is free now; `null` when it is held. */
+  function tryLock(path: PathLike, options?: LockOptions): Promise<FileLock | null>;
+  /** Runs `fn` holding the lock; releases it on return and on throw. */
+  function withLock<T>(path: PathLike, fn: (lock: FileLock) => T | PromiseLike<T>, options?: LockOptions): Promise<Awaited<T>>;
+  /** Writes `JSON.stringify(value, replacer, indent)` and a newline, atomically and durably. */
+  function writeJson(path: PathLike, value: unknown, options?: WriteJsonOptions): Promise<void>;
+  /** Reads a JSON file; invalid JSON rejects with a `JsonParseError`. */
+  function readJson<T = unknown>(path: PathLike, options?: ReadJsonOptions): Promise<T>;
+  /**
+   * Read-modify-write under an exclusive lock on `<path>.lock`: no lost update across
+   * processes. `fn` returning `undefined` leaves the file unchanged; a throw writes nothing.
+   * Resolves to the value now stored.
+   */
+  function updateJson<T = unknown>(path: PathLike, fn: (current: T) => T | undefined | PromiseLike<T | undefined>, options?: UpdateJsonOptions<T>): Promise<T>;
+
+  // --- streams, large files, datasets and the _SUCCESS manifest (issue 5) ---
+
+  /** Stream-like data, consumed piece by piece (never buffered whole). */
+  type StreamSource =
+    | NodeJS.ReadableStream
+    | ReadableStream<string | NodeJS.ArrayBufferView | ArrayBuffer>
+    | AsyncIterable<string | NodeJS.ArrayBufferView | ArrayBuffer>
+    | Iterable<string | NodeJS.ArrayBufferView | ArrayBuffer>;
+
+  interface Progress {
+    bytesWritten: number;
+    /** The expected size when known (`totalBytes`, or a buffer's length). */
+    totalBytes: number | undefined;
+  }
+
+  interface ProgressOptions {
+    /** Called at most every 100 ms while writing, and once when every byte is written. */
+    onProgress?: (progress: Progress) => void;
+    /** The expected size, passed on to `onProgress`. */
+    totalBytes?: number;
+  }
+
+  interface StreamWriteOptions extends WriteOptions, ProgressOptions {}
+
+  interface WriteStreamOptions extends WriteOptions, ProgressOptions {
+    /** Bytes buffered before `write()` returns false (default 1 MiB). */
+    highWaterMark?: number;
+  }
+
+  /** A Writable into a staged temp; `end()` publishes it atomically and durably before 'finish'. */
+  class AtomicWriteStream extends Writable {
+    private constructor();
+    /** The file the stream replaces when it finishes. */
+    readonly path: string | Buffer;
+    /** Bytes handed to the file so far. */
+    readonly bytesWritten: number;
+    /** Resolves once the file is published and durable; rejects if the stream failed or was destroyed first. */
+    readonly committed: Promise<void>;
+  }
+
+  interface ManifestFile {
+    /** Relative to the dataset, `/`-separated. */
+    name: string;
+    bytes: number;
+    /** `crc32c:` and 8 hex digits. */
+    checksum: string;
+    rows?: number;
+    format?: string;
+  }
+
+  /** The JSON in `_SUCCESS`; `name`, `timestamp`, `date`, `hostname`, `committer`, `description` and `filenames` follow S3A's SuccessData. */
+  interface Manifest {
+    format: 'atomicwriter.success';
+    formatVersion: number;
+    writer: 'atomicwriter';
+    writerVersion: string;
+    /** ISO 8601, UTC. */
+    created: string;
+    hostname: string;
+    files: ManifestFile[];
+    name: string;
+    /** Milliseconds since the epoch. */
+    timestamp: number;
+    date: string;
+    committer: 'atomicwriter';
+    description: string;
+    filenames: string[];
+  }
+
+  interface DatasetOptions {
+    /** Write the `_SUCCESS` manifest last (default `true`). */
+    marker?: boolean;
+    /** Sync parts, directories and the parent before resolving (default `true`). */
+    fsync?: boolean;
+    /** Create missing parent directories (default `true`). */
+    mkdir?: boolean;
+    /** Aborting it before the dataset is published publishes nothing. */
+    signal?: AbortSignal;
+  }
+
+  interface PartOptions extends ProgressOptions {
+    /** A format name (as for `write()`), for data that is not bytes, a string or a stream. */
+    format?: string;
+    /** Encoding of string data (default `utf8`). */
+    encoding?: BufferEncoding;
+    /** Rows in the part, recorded in the manifest (formats report their own). */
+    rows?: number;
+    /** Permission bits of the part (default `0o666 & ~umask`). */
+    mode?: number | string;
+    /** For `createWriteStream`: bytes buffered before `write()` returns false. */
+    highWaterMark?: number;
+    /** Options of the format (indent, delimiter, ...). */
+    [option: string]: unknown;
+  }
+
+  /** Writes parts of a dataset into its staging directory (only inside the `writeDataset` callback). */
+  interface DatasetStage {
+    /** Writes one part (`name` relative, `/`-separated): bytes, strings and streams as they are; other data through a format. */
+    write(name: string, data: unknown, options?: PartOptions): Promise<void>;
+    /** A Writable for one part; end it before the callback returns. */
+    createWriteStream(name: string, options?: PartOptions): AtomicWriteStream;
+    /** A path in the staging directory for code that writes files itself (parents created; checksummed when sealed). */
+    path(name: string): string;
+  }
+
+  interface DatasetResult {
+    /** Where the dataset now is. */
+    path: string;
+    files: ManifestFile[];
+    /** What `_SUCCESS` holds, or `null` with `marker: false`. */
+    manifest: Manifest | null;
+  }
+
+  interface VerifyProblem {
+    /** The file concerned, or `_SUCCESS`. */
+    name: string;
+    code: 'ENOENT' | 'ENOMARKER' | 'EBADMARKER' | 'ENOTLISTED' | 'ENOTFILE' | 'ESIZE' | 'ECHECKSUM' | 'ECHANGED' | 'EIO';
+    message: string;
+    expected?: number | string;
+    actual?: number | string;
+  }
+
+  interface VerifyResult {
+    ok: boolean;
+    /** The directory whose `_SUCCESS` was read. */
+    dir: string;
+    /** `json`: an atomicwriter manifest; `empty`: Hadoop's classic marker; `foreign`: another JSON marker (S3A); `null`: none. */
+    marker: 'json' | 'empty' | 'foreign' | null;
+    /** Files checked against the manifest. */
+    checked: number;
+    problems: VerifyProblem[];
+    /** Regular files present but not listed (never a failure). */
+    extra: string[];
+    manifest?: Manifest;
+  }
+
+  interface VerifyOptions {
+    /** Recompute every checksum (default `true`); `false` checks presence and sizes only. */
+    checksums?: boolean;
+  }
+
+  /** Writes `data` (bytes, or a stream consumed piece by piece) to `filename` atomically and durably. */
+  function writeFile(filename: PathLike, data: WriteData | StreamSource, options?: StreamWriteOptions | BufferEncoding): Promise<void>;
+  /** A Writable into a staged temp beside `path`: published on `end()`, removed on `destroy()`, error or abort. */
+  function createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): AtomicWriteStream;
+  /** Writes a dataset directory that appears complete (with `_SUCCESS` last) or not at all. */
+  function writeDataset(dir: PathLike, fn: (stage: DatasetStage) => unknown, options?: DatasetOptions): Promise<DatasetResult>;
+  /** Checks a dataset (or a file with `_SUCCESS` beside it) against its manifest. */
+  function verify(dirOrFile: PathLike, options?: VerifyOptions): Promise<VerifyResult>;
+  /** The cheap check: `_SUCCESS` is present and empty or JSON (and lists the file, given a file). */
+  function isComplete(dirOrFile: PathLike): Promise<boolean>;
+
+  // --- formats: write(data, path, {format}) and plugins (src/write.ts, src/formats/) ---
+
+  /** Built-in format names; plugins add their own. */
+  type FormatName = 'json' | 'ndjson' | 'jsonl' | 'csv' | 'tsv' | 'arrow' | 'feather' | 'arrows' | 'parquet' | 'npy' | 'text' | 'bytes';
+
+  interface FormatWriteOptions extends WriteOptions {
+    /** Format name (case-insensitive); default: from the file name's extension. */
+    format?: FormatName | (string & {});
+    /** After the file is published, write a `_SUCCESS` manifest (size, CRC32C, rows) beside it. */
+    marker?: boolean;
+    /** json: spaces (0 to 10) or a whitespace string; default 2. */
+    indent?: number | string;
+    /** csv/tsv/parquet/arrow: column names and order; default: the keys of the first record. */
+    columns?: string[];
+    /** csv/tsv: field delimiter; default `,` (csv) or a tab (tsv). */
+    delimiter?: string;
+    /** csv/tsv: line ending; default `\n`. */
+    eol?: '\n' | '\r\n';
+    /** csv/tsv: write the header line (default `true`). */
+    header?: boolean;
+    /** parquet: default `snappy`; `zstd` uses Node's zlib where it has zstd, else the optional `zstd-codec`. */
+    compression?: 'snappy' | 'zstd' | 'gzip' | 'none' | 'uncompressed';
+    /** parquet: rows per row group (default 100,000); also how many rows are held in memory. */
+    rowGroupSize?: number;
+    /** parquet: min/max/null-count statistics per column chunk (default `true`). */
+    statistics?: boolean;
+    /** Options of plugin formats. */
+    [option: string]: unknown;
+  }
+
+  interface WriteResult {
+    /** The file written (symlinks resolved). */
+    path: string;
+    format: string;
+    /** Bytes serialized (absent when an encoder such as nodejs-polars wrote the temp itself). */
+    bytes?: number;
+    /** Rows (or values) written, where the format counts them. */
+    rows?: number;
+  }
+
+  /** Where a serializer writes: the staged temp of the write. Await each `write` (back-pressure). */
+  interface ByteSink {
+    write(chunk: string | NodeJS.ArrayBufferView | ArrayBuffer): Promise<void>;
+    readonly bytesWritten: number;
+  }
+
+  interface FormatPluginBase {
+    /** Letters, digits, `.`, `+`, `-`, `_`; stored lower-case. */
+    name: string;
+    /** Endings the format is picked for: `['yaml', '.yml']`. */
+    extensions?: readonly string[];
+    /** Throw (a TypeError) to refuse `data` or options before anything touches the disk. */
+    validate?(data: unknown, options: FormatWriteOptions): void;
+    /** Replace a format or extensions registered before. */
+    override?: boolean;
+  }
+
+  /** A format that streams bytes into the staged temp. */
+  interface SerializePlugin extends FormatPluginBase {
+    serialize(data: unknown, sink: ByteSink, options: FormatWriteOptions): unknown;
+    writeTo?: never;
+  }
+
+  /** A format whose encoder only writes to a path: it gets the temp's path. */
+  interface WriteToPlugin extends FormatPluginBase {
+    writeTo(tmpPath: string, data: unknown, options: FormatWriteOptions): unknown;
+    serialize?: never;
+  }
+
+  type FormatPlugin = SerializePlugin | WriteToPlugin;
+
+  /**
+   * Serializes `data` into one staged temp and publishes it atomically and durably;
+   * missing parent directories are created unless `mkdir: false`. Throws a TypeError for
+   * an unknown format or unfit data before the disk is touched.
+   */
+  function write(data: unknown, path: PathLike, options?: FormatWriteOptions): Promise<WriteResult>;
+  /** Adds a format; duplicate names or extensions throw unless `override: true`. */
+  function registerFormat(plugin: FormatPlugin): void;
 }
 
 /**

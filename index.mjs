@@ -3,4 +3,7 @@
 import api from './dist/index.js';
 
 export default api;
-export const { sync, writeFile, writeFileSync, openAtomic, openAtomicSync, atomicWrite, AtomicFile, sweep } = api;
+export const { sync, writeFile, writeFileSync, openAtomic, openAtomicSync, atomicWrite, AtomicFile, sweep,
+  createWriteStream, writeDataset, verify, isComplete,
+  lock, tryLock, withLock, FileLock, FileLockError, FileLockTimeoutError, writeJson, readJson, updateJson,
+  write, registerFormat } = api;

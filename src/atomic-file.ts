@@ -92,6 +92,28 @@ export class AtomicFile {
     }
   }
 
+  /** @internal Computes a CRC32C of the bytes written from now on (call before the first write). */
+  trackChecksum(): void {
+    this.#checkOpen();
+    try {
+      this.#handle.trackChecksum();
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
+  /** @internal Bytes written and their CRC32C (`null` unless tracked); call before `commit`. */
+  async digest(): Promise<{ bytes: number; crc32c: number | null }> {
+    await this.#pending;
+    this.#checkOpen();
+    try {
+      const { bytes, crc32c } = this.#handle.digest();
+      return { bytes, crc32c: crc32c ?? null };
+    } catch (err) {
+      rethrow(err);
+    }
+  }
+
   /** Removes the temp; the target is untouched. Idempotent; a no-op once commit() started. */
   abort(): void {
     if (this.#state !== 'open') return;

@@ -103,6 +103,8 @@ export function resolveOptions(options: unknown, defaults: { mkdir: boolean }): 
       exclusive: parseBoolean(o.exclusive, 'options.exclusive', false),
       mkdir: parseBoolean(o.mkdir, 'options.mkdir', defaults.mkdir),
       namedTemp: o.tmpfileCreated !== undefined,
+      // write-file-atomic: `chown: false` leaves the new file to the writer.
+      writerOwns: o.chown === false,
     },
   };
 }

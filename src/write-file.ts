@@ -1,13 +1,14 @@
 // Whole-content writes: the write-file-atomic compatible function and the named
 // `writeFile` / `writeFileSync`. One path through the core for each.
 
-import { rethrow } from './errors';
+import { invalidArgType, rethrow } from './errors';
 import { toBuffer } from './data';
 import { openAtomicFrom } from './atomic-file';
 import { native } from './native';
 import { inFileOrder } from './queue';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { isStreamSource, progressOptions, slices, writeStreamed, type StreamSource } from './source';
 
 export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
 
@@ -24,10 +25,25 @@ async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: Res
 }
 
 /** Validates everything, then writes; the promise settles after the write is durable. */
-export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean): Promise<void> {
+export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean, compat = false): Promise<void> {
   const resolved = resolveOptions(options, { mkdir: mkdirDefault });
   const target = resolveTarget(checkPath(path, 'filename'));
+  const progress = progressOptions(options);
+  // Streams and iterables are consumed piece by piece (see source.ts); so is a large
+  // buffer whose progress the caller wants to see.
+  const streamed = isStreamSource(data, { arrays: !compat });
+  if (!compat && !streamed && typeof data === 'object' && data !== null && !ArrayBuffer.isView(data) && !(data instanceof ArrayBuffer) && !(data instanceof SharedArrayBuffer)) {
+    // As fs.writeFile does; only write-file-atomic's signature writes `String(data)`.
+    throw invalidArgType('data', 'a string, Buffer, TypedArray, DataView, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks', data);
+  }
+  if (streamed) {
+    return inFileOrder(targetKey(target), () => writeStreamed(target, data, resolved, progress));
+  }
   const bytes = toBuffer(data, resolved.encoding);
+  if (progress.onProgress) {
+    const total = { ...progress, totalBytes: progress.totalBytes ?? bytes.length };
+    return inFileOrder(targetKey(target), () => writeStreamed(target, slices(bytes), resolved, total));
+  }
   return inFileOrder(targetKey(target), () => {
     // Callbacks and signals need the steps apart; everything else is one native call.
     if (resolved.tmpfileCreated || resolved.signal) return writeStaged(target, bytes, resolved);
@@ -35,7 +51,7 @@ export function writeFileWith(path: unknown, data: unknown, options: unknown, mk
   });
 }
 
-export function writeFile(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): Promise<void> {
+export function writeFile(path: PathLike, data: WriteData | StreamSource, options?: WriteOptions | BufferEncoding): Promise<void> {
   return writeFileWith(path, data, options, false);
 }
 
@@ -72,7 +88,8 @@ export function writeFileAtomic(path: PathLike, data: WriteData, options?: Write
     callback = options;
     options = undefined;
   }
-  const promise = writeFileWith(path, data, options, false);
+  // Arrays stay `String(array)` here, as in write-file-atomic; streams are consumed.
+  const promise = writeFileWith(path, data, options, false, true);
   if (typeof callback !== 'function') return promise;
   const cb = callback;
   return promise.then(

@@ -112,8 +112,8 @@ impl AtomicFile {
             written: 0,
             crc: None,
         };
-        // Owner and mode go on before any byte of content does.
-        atomic.apply_owner_and_mode(atomic.file.as_ref().expect("open"))?;
+        // The temp stays 0600 and ours while it is written; owner and mode go on at
+        // commit, on the fd, before the data sync and the rename.
         Ok(atomic)
     }
 
@@ -153,9 +153,17 @@ impl AtomicFile {
     }
 
     /// Syncs and publishes what was written through [`AtomicFile::write`].
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
+        self.commit_then(|| {})
+    }
+
+    /// [`AtomicFile::commit`] that calls `published` once the new content is synced and
+    /// visible under the target's name, before the directory sync that makes the name
+    /// durable. A caller holding a lock releases it there: the next holder already
+    /// reads the new content, and its work overlaps this sync. Not called on failure.
+    pub fn commit_then(mut self, published: impl FnOnce()) -> Result<()> {
         let file = self.file.take().ok_or_else(|| self.closed_error("rename"))?;
-        self.sync_and_publish(file)
+        self.sync_and_publish(file, published)
     }
 
     /// Publishes a temp that someone else wrote through its path (a library that only
@@ -173,8 +181,7 @@ impl AtomicFile {
         if !is_file {
             return Err(Error::new(libc::EINVAL, "open", Some(&path)));
         }
-        self.apply_owner_and_mode(&file)?;
-        self.sync_and_publish(file)
+        self.sync_and_publish(file, || {})
     }
 
     /// Removes the temp; the target is untouched.
@@ -182,10 +189,18 @@ impl AtomicFile {
         self.cleanup();
     }
 
-    fn sync_and_publish(&mut self, file: File) -> Result<()> {
+    fn sync_and_publish(&mut self, file: File, published: impl FnOnce()) -> Result<()> {
         let target_path = self.target.path();
+        self.apply_owner_and_mode(&file)?;
         if self.fsync {
-            sys::fdatasync(&file).map_err(|e| Error::from_io(e, "fdatasync", &target_path))?;
+            // A write that grew the file makes fdatasync write the whole inode (mode and
+            // owner included); with nothing written through us (an empty file, or one a
+            // library wrote by path) only fsync is sure to.
+            if self.written > 0 {
+                sys::fdatasync(&file).map_err(|e| Error::from_io(e, "fdatasync", &target_path))?;
+            } else {
+                sys::fsync(&file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
+            }
         }
         let dir_sync = self.fsync.then(|| dir_sync::before_rename(&self.dir));
         self.publish(&file)?;
@@ -194,6 +209,7 @@ impl AtomicFile {
             sys::fsync(&file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
         }
         drop(file);
+        published();
         if let Some(pending) = dir_sync {
             pending.renamed(&self.dir).map_err(|e| Error::from_io(e, "fsync", &self.dir.path))?;
         }
@@ -372,12 +388,13 @@ mod tests {
             assert_eq!(f.temp_path().is_some(), named || !cfg!(target_os = "linux"));
             if let Some(p) = f.temp_path() {
                 let meta = std::fs::metadata(&p).unwrap();
-                assert_eq!(meta.permissions().mode() & 0o777, 0o666 & !sys::umask(), "mode applied before content");
+                assert_eq!(meta.permissions().mode() & 0o777, 0o600, "private while written");
             }
             f.write(b"a").unwrap();
             f.write(b"b").unwrap();
             f.commit().unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), b"ab");
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o666 & !sys::umask(), "mode applied at commit");
             assert_eq!(entries(tmp.path()), vec!["f"]);
         }
     }

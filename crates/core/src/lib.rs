@@ -7,8 +7,11 @@
 //! one sync shared by concurrent commits. See [`AtomicFile`].
 
 pub mod atomic_file;
+pub mod checksum;
+pub mod dataset;
 pub mod dir_sync;
 pub mod error;
+pub mod lock;
 pub mod pool;
 pub mod shared_file;
 pub mod sweep;

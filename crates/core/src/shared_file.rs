@@ -32,6 +32,19 @@ impl SharedFile {
         result
     }
 
+    /// Computes a CRC32C of what is written from now on (see [`AtomicFile::track_checksum`]).
+    pub fn track_checksum(&self) -> Result<()> {
+        let mut slot = self.slot.lock().unwrap();
+        slot.as_mut().ok_or_else(|| Error::closed("write"))?.track_checksum();
+        Ok(())
+    }
+
+    /// Bytes written so far and their CRC32C, if tracked.
+    pub fn digest(&self) -> Result<(u64, Option<u32>)> {
+        let slot = self.slot.lock().unwrap();
+        Ok(slot.as_ref().ok_or_else(|| Error::closed("write"))?.digest())
+    }
+
     /// Syncs and publishes (`external`: the temp was written through its path).
     pub fn commit(&self, external: bool) -> Result<()> {
         let file = {

@@ -1,7 +1,9 @@
 //! Finds and removes temps orphaned by a crash (a process killed between creating a
 //! named temp and publishing it). Only regular files with our temp name shape, older
 //! than a cutoff and not marked in use by a live writer, are removed; nothing else is
-//! touched.
+//! touched. Directories with that name shape are the staging directories of datasets
+//! (see `dataset.rs`): an orphaned one (old enough, not locked by a live writer) is
+//! removed with everything in it, without following symlinks.
 
 use crate::error::{Error, Result};
 use crate::sys::{self, Dir};
@@ -20,7 +22,9 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
-        if !meta.file_type().is_file() || meta.modified().map(|m| m > cutoff).unwrap_or(true) {
+        // `DirEntry::metadata` does not follow symlinks: a link is never a temp.
+        let is_dir = meta.file_type().is_dir();
+        if !(meta.file_type().is_file() || is_dir) || meta.modified().map(|m| m > cutoff).unwrap_or(true) {
             continue;
         }
         let Ok(file) = handle.open_existing(&name) else { continue };
@@ -28,7 +32,10 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
             continue;
         }
         if !dry_run {
-            if let Err(e) = handle.unlink(&name) {
+            // The lock `is_in_use` just took is held until `file` drops, so a writer
+            // cannot start using this staging directory while it is removed.
+            let removed = if is_dir { std::fs::remove_dir_all(dir.join(&name)) } else { handle.unlink(&name) };
+            if let Err(e) = removed {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     return Err(Error::from_io(e, "unlink", &dir.join(&name)));
                 }
@@ -69,6 +76,31 @@ mod tests {
         assert!(live_temp.exists(), "a temp in use by a live writer is kept");
         assert!(tmp.path().join(".data.json.tmp").exists());
         assert!(sweep(tmp.path(), Duration::from_secs(3600), false).unwrap().is_empty());
+        live.abort();
+    }
+
+    #[test]
+    fn removes_orphaned_staging_dirs_only() {
+        use crate::dataset::{DatasetOptions, Staging};
+        let tmp = TempDir::new();
+        let orphan = tmp.path().join(new_temp_name("ds".as_ref()));
+        std::fs::create_dir_all(orphan.join("sub")).unwrap();
+        std::fs::write(orphan.join("sub/part-0"), b"partial").unwrap();
+        // A link inside must not be followed: what it points to survives.
+        std::fs::create_dir(tmp.path().join("keep")).unwrap();
+        std::fs::write(tmp.path().join("keep/file"), b"keep").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("keep"), orphan.join("link")).unwrap();
+        // A link with a temp name is not a staging directory.
+        let link = tmp.path().join(new_temp_name("other".as_ref()));
+        std::os::unix::fs::symlink(tmp.path().join("keep"), &link).unwrap();
+        let live = Staging::create(resolve(&tmp.path().join("ds2")).unwrap(), &DatasetOptions::default()).unwrap();
+
+        assert_eq!(sweep(tmp.path(), Duration::from_secs(3600), false).unwrap(), Vec::<PathBuf>::new(), "too young");
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, false).unwrap(), vec![orphan.clone()]);
+        assert!(!orphan.exists());
+        assert!(live.path().exists(), "a staging directory in use is kept");
+        assert!(std::fs::symlink_metadata(&link).is_ok());
+        assert_eq!(std::fs::read(tmp.path().join("keep/file")).unwrap(), b"keep");
         live.abort();
     }
 }

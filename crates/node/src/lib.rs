@@ -2,6 +2,8 @@
 //! core's own threads, and turns core errors into JS errors. No protocol logic here.
 //! One module per concept; this file holds the conversions they share.
 
+mod dataset;
+mod lock;
 mod write;
 
 use atomicwriter_core::{self as core, pool};

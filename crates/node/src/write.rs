@@ -17,6 +17,8 @@ pub struct WriteOptions {
     pub exclusive: bool,
     pub mkdir: bool,
     pub named_temp: bool,
+    /// `chown: false`: the writer owns the file, the old owner is not carried over.
+    pub writer_owns: Option<bool>,
 }
 
 impl From<&WriteOptions> for core::Options {
@@ -28,6 +30,7 @@ impl From<&WriteOptions> for core::Options {
             exclusive: o.exclusive,
             mkdir: o.mkdir,
             named_temp: o.named_temp,
+            writer_owns: o.writer_owns.unwrap_or(false),
         }
     }
 }
@@ -97,6 +100,19 @@ impl AtomicHandle {
     #[napi]
     pub fn commit_sync(&self, external: bool) -> Result<()> {
         self.file.commit(external).map_err(js_error)
+    }
+
+    /// Starts a CRC32C of the bytes written from now on (call before the first write).
+    #[napi]
+    pub fn track_checksum(&self) -> Result<()> {
+        self.file.track_checksum().map_err(js_error)
+    }
+
+    /// Bytes written and their CRC32C (if tracked); call once writes have settled.
+    #[napi]
+    pub fn digest(&self) -> Result<crate::dataset::Digest> {
+        let (bytes, crc32c) = self.file.digest().map_err(js_error)?;
+        Ok(crate::dataset::Digest { bytes: bytes as f64, crc32c })
     }
 
     /// Never blocks: a write in progress finishes its chunk, then the temp is removed.

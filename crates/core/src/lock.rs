@@ -1,0 +1,758 @@
+//! Cross-process locks on a sidecar lock file.
+//!
+//! The lock lives on a file of its own that is never renamed and never deleted. A lock
+//! on the data file itself protects nothing: an atomic write renames a new inode over
+//! it, and the next locker locks that new inode while the old holder still holds the
+//! old one. Deleting a lock file has the same flaw (two holders, two inodes), so the
+//! lock file stays, empty, forever.
+//!
+//! Linux: open-file-description locks (`F_OFD_SETLK` / `F_OFD_SETLKW`). Unlike classic
+//! POSIX `fcntl` locks they belong to the open file, not the process, so two handles in
+//! one process exclude each other, and closing some other fd on the same file does not
+//! drop them. They support shared/exclusive and byte ranges. Where the kernel has no
+//! OFD locks (`EINVAL`, before Linux 3.15) we fall back to `flock`, which has the same
+//! per-open-file semantics but locks the whole file only. Other Unix systems use
+//! `flock`; other OSes std's `File::try_lock` (whole file, waits poll).
+//!
+//! A contended wait blocks in the kernel (`F_OFD_SETLKW` / `flock`), so it is woken by
+//! the release itself, and [`Interrupt`] ends it early on timeout or abort; see
+//! `lock/interrupt.rs` for how.
+
+mod holder;
+mod interrupt;
+
+pub use holder::Holder;
+pub use interrupt::Interrupt;
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// Bytes `offset .. offset + length` of the lock file; `length == 0` means "to the end
+/// of the file, however far it grows", so the default is the whole file. Ranges are
+/// lock names: the lock file itself stays empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Range {
+    pub offset: u64,
+    pub length: u64,
+}
+
+impl Range {
+    pub const WHOLE: Range = Range { offset: 0, length: 0 };
+
+    /// `fcntl` takes signed 64-bit offsets.
+    fn check(&self, path: &Path) -> Result<()> {
+        let max = i64::MAX as u64;
+        let end_ok = self.offset.checked_add(self.length).is_some_and(|end| end <= max);
+        if self.offset > max || self.length > max || !end_ok {
+            return Err(Error::new(libc::EINVAL, "fcntl", Some(path)));
+        }
+        Ok(())
+    }
+}
+
+/// How the OS lock is taken. Fixed per lock once it is held (release must use the
+/// same call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mechanism {
+    /// Linux open-file-description byte-range locks.
+    Ofd = 0,
+    /// BSD `flock`: whole file only.
+    Flock = 1,
+    /// std's `File::try_lock` family (non-Unix): whole file only.
+    Std = 2,
+}
+
+impl Mechanism {
+    fn from_u8(v: u8) -> Mechanism {
+        match v {
+            0 => Mechanism::Ofd,
+            1 => Mechanism::Flock,
+            _ => Mechanism::Std,
+        }
+    }
+}
+
+/// Set once a kernel answered `EINVAL` to an OFD lock: every later lock in this
+/// process uses `flock` directly.
+static OFD_MISSING: AtomicBool = AtomicBool::new(false);
+
+pub fn default_mechanism() -> Mechanism {
+    if cfg!(target_os = "linux") && !OFD_MISSING.load(Ordering::Relaxed) {
+        Mechanism::Ofd
+    } else if cfg!(unix) {
+        Mechanism::Flock
+    } else {
+        Mechanism::Std
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LockOptions {
+    pub mode: Mode,
+    pub range: Range,
+    /// Create missing parent directories of the lock file (and sync them).
+    pub mkdir: bool,
+}
+
+impl Default for LockOptions {
+    fn default() -> LockOptions {
+        LockOptions { mode: Mode::Exclusive, range: Range::WHOLE, mkdir: false }
+    }
+}
+
+/// One lock request on one open of the lock file. Dropping it releases the lock.
+pub struct LockFile {
+    file: File,
+    path: PathBuf,
+    mode: Mode,
+    range: Range,
+    mechanism: AtomicU8,
+    held: AtomicBool,
+}
+
+impl LockFile {
+    /// Opens (creating if missing) the lock file: `O_RDWR|O_CREAT|O_CLOEXEC|O_NOFOLLOW`.
+    /// A lock path that is a symlink is refused (`ELOOP`): whoever controls the link
+    /// would decide which file we lock. Nothing is locked yet.
+    pub fn open(path: &Path, opts: &LockOptions) -> Result<LockFile> {
+        LockFile::open_with(path, opts, default_mechanism())
+    }
+
+    /// [`LockFile::open`] with a chosen mechanism (tests use it to cover the fallback).
+    pub fn open_with(path: &Path, opts: &LockOptions, mechanism: Mechanism) -> Result<LockFile> {
+        opts.range.check(path)?;
+        let file = match sys::open(path, opts.mode) {
+            Err(e) if e.errno == libc::ENOENT && opts.mkdir => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    crate::atomic_file::mkdir_durable(parent).map_err(|e| Error::from_io(e, "mkdir", parent))?;
+                }
+                sys::open(path, opts.mode)?
+            }
+            other => other?,
+        };
+        Ok(LockFile {
+            file,
+            path: path.to_path_buf(),
+            mode: opts.mode,
+            range: opts.range,
+            mechanism: AtomicU8::new(mechanism as u8),
+            held: AtomicBool::new(false),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn range(&self) -> Range {
+        self.range
+    }
+
+    pub fn mechanism(&self) -> Mechanism {
+        Mechanism::from_u8(self.mechanism.load(Ordering::Relaxed))
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// The identity of the lock file (device and inode where the OS has them): two
+    /// paths that name one file give one key.
+    pub fn key(&self) -> String {
+        sys::key(&self.file, &self.path)
+    }
+
+    /// One non-blocking attempt: `Ok(false)` when someone holds a conflicting lock.
+    pub fn try_lock(&self) -> Result<bool> {
+        if self.is_held() {
+            return Ok(true);
+        }
+        loop {
+            let mechanism = self.mechanism();
+            match sys::try_lock(&self.file, mechanism, self.mode, self.range) {
+                Ok(true) => {
+                    self.held.store(true, Ordering::Release);
+                    return Ok(true);
+                }
+                Ok(false) => return Ok(false),
+                Err(e) if self.ofd_missing(mechanism, &e) => continue,
+                Err(e) => return Err(Error::from_io(e, "fcntl", &self.path)),
+            }
+        }
+    }
+
+    /// Waits until the lock is ours, or `interrupt` ends the wait (`ETIMEDOUT` on its
+    /// deadline, `ECANCELED` on [`Interrupt::cancel`]); an interrupted wait holds
+    /// nothing. Blocks the calling thread: run it on a worker.
+    pub fn lock(&self, interrupt: &Interrupt) -> Result<()> {
+        self.lock_with(interrupt, false)
+    }
+
+    fn lock_with(&self, interrupt: &Interrupt, force_polling: bool) -> Result<()> {
+        if self.try_lock()? {
+            return Ok(());
+        }
+        let result = interrupt.wait(force_polling, |blocking| loop {
+            let mechanism = self.mechanism();
+            let attempt = if blocking {
+                sys::lock_blocking(&self.file, mechanism, self.mode, self.range).map(|()| true)
+            } else {
+                sys::try_lock(&self.file, mechanism, self.mode, self.range)
+            };
+            match attempt {
+                Err(e) if self.ofd_missing(mechanism, &e) => continue,
+                other => return other,
+            }
+        });
+        match result {
+            Ok(()) => {
+                self.held.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(interrupt::WaitError::Io(e)) => Err(Error::from_io(e, "fcntl", &self.path)),
+            Err(interrupt::WaitError::Interrupted(errno)) => Err(Error::new(errno, "fcntl", Some(&self.path))),
+            Err(interrupt::WaitError::AcquiredLate(errno)) => {
+                // The lock came through as the wait was being ended: give it back, so
+                // an ended wait never leaves a lock behind.
+                let _ = sys::unlock(&self.file, self.mechanism(), self.range);
+                Err(Error::new(errno, "fcntl", Some(&self.path)))
+            }
+        }
+    }
+
+    /// Releases the lock (idempotent). Unlocking explicitly, rather than only closing
+    /// the fd, matters: a child forked but not yet exec'd shares our open file
+    /// description, and a close alone would leave the lock held until it execs.
+    pub fn unlock(&self) -> Result<()> {
+        if self.held.swap(false, Ordering::AcqRel) {
+            sys::unlock(&self.file, self.mechanism(), self.range).map_err(|e| Error::from_io(e, "fcntl", &self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Who holds a lock that conflicts with ours, as far as the OS can tell.
+    pub fn holder(&self) -> Option<Holder> {
+        holder::find(&self.file, self.mechanism(), self.mode, self.range)
+    }
+
+    /// OFD locks are missing from this kernel: switch this lock, and every later one,
+    /// to `flock` (which locks the whole file: a range then excludes more than asked,
+    /// never less).
+    fn ofd_missing(&self, mechanism: Mechanism, e: &std::io::Error) -> bool {
+        if mechanism != Mechanism::Ofd || e.raw_os_error() != Some(libc::EINVAL) {
+            return false;
+        }
+        OFD_MISSING.store(true, Ordering::Relaxed);
+        self.mechanism.store(Mechanism::Flock as u8, Ordering::Relaxed);
+        true
+    }
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = self.unlock();
+    }
+}
+
+impl std::fmt::Debug for LockFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockFile")
+            .field("path", &self.path)
+            .field("mode", &self.mode)
+            .field("range", &self.range)
+            .field("mechanism", &self.mechanism())
+            .field("held", &self.is_held())
+            .finish()
+    }
+}
+
+#[cfg(unix)]
+mod sys {
+    use super::{Mechanism, Mode, Range};
+    use crate::error::{Error, Result};
+    use std::ffi::CString;
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    pub fn open(path: &Path, mode: Mode) -> Result<File> {
+        let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::new(libc::EINVAL, "open", Some(path)))?;
+        // O_NONBLOCK|O_NOCTTY: opening a FIFO or a terminal planted at the path must
+        // neither hang nor take a controlling tty; it is then refused below.
+        let base = libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+        let open = |access: libc::c_int| loop {
+            let fd = unsafe { libc::open(c.as_ptr(), base | access, 0o666 as libc::c_uint) };
+            if fd >= 0 {
+                return Ok(unsafe { File::from_raw_fd(fd) });
+            }
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(e);
+            }
+        };
+        let file = match open(libc::O_RDWR) {
+            // A shared lock only needs read access: a lock file we may not write (owned
+            // by another user, or on a read-only mount) still takes shared locks.
+            Err(e) if mode == Mode::Shared && matches!(e.raw_os_error(), Some(libc::EACCES | libc::EROFS)) => open(libc::O_RDONLY),
+            other => other,
+        }
+        .map_err(|e| Error::from_io(e, "open", path))?;
+        let meta = file.metadata().map_err(|e| Error::from_io(e, "fstat", path))?;
+        if !meta.is_file() {
+            return Err(Error::new(libc::EINVAL, "open", Some(path)));
+        }
+        Ok(file)
+    }
+
+    pub fn key(file: &File, path: &Path) -> String {
+        match file.metadata() {
+            Ok(m) => format!("{}:{}", m.dev(), m.ino()),
+            Err(_) => path.to_string_lossy().into_owned(),
+        }
+    }
+
+    fn flock_request(ty: libc::c_int, range: Range) -> libc::flock {
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = ty as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        fl.l_start = range.offset as libc::off_t;
+        fl.l_len = range.length as libc::off_t;
+        // OFD requests must pass l_pid = 0.
+        fl.l_pid = 0;
+        fl
+    }
+
+    pub(super) fn lock_type(mode: Mode) -> libc::c_int {
+        match mode {
+            Mode::Shared => libc::F_RDLCK,
+            Mode::Exclusive => libc::F_WRLCK,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    pub(super) fn fcntl_lock(file: &File, cmd: libc::c_int, ty: libc::c_int, range: Range) -> io::Result<libc::flock> {
+        let mut fl = flock_request(ty, range);
+        if unsafe { libc::fcntl(file.as_raw_fd(), cmd, &mut fl) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(fl)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn fcntl_lock(_: &File, _: libc::c_int, _: libc::c_int, _: Range) -> io::Result<libc::flock> {
+        Err(io::Error::from_raw_os_error(libc::EINVAL))
+    }
+
+    #[cfg(target_os = "linux")]
+    use libc::{F_OFD_SETLK, F_OFD_SETLKW};
+    #[cfg(not(target_os = "linux"))]
+    const F_OFD_SETLK: libc::c_int = -1;
+    #[cfg(not(target_os = "linux"))]
+    const F_OFD_SETLKW: libc::c_int = -1;
+
+    fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
+        if unsafe { libc::flock(file.as_raw_fd(), op) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    fn busy(e: &io::Error) -> bool {
+        matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) || e.raw_os_error() == Some(libc::EWOULDBLOCK)
+    }
+
+    pub fn try_lock(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> io::Result<bool> {
+        loop {
+            let result = match mechanism {
+                Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLK, lock_type(mode), range).map(drop),
+                _ => flock(file, flock_op(mode) | libc::LOCK_NB),
+            };
+            return match result {
+                Ok(()) => Ok(true),
+                Err(e) if busy(&e) => Ok(false),
+                // A signal landed on a call that does not block: try again.
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                Err(e) => Err(e),
+            };
+        }
+    }
+
+    /// Blocks in the kernel until the lock is granted; `EINTR` when a signal lands.
+    pub fn lock_blocking(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> io::Result<()> {
+        match mechanism {
+            Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLKW, lock_type(mode), range).map(drop),
+            _ => flock(file, flock_op(mode)),
+        }
+    }
+
+    pub fn unlock(file: &File, mechanism: Mechanism, range: Range) -> io::Result<()> {
+        loop {
+            let result = match mechanism {
+                Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLK, libc::F_UNLCK, range).map(drop),
+                _ => flock(file, libc::LOCK_UN),
+            };
+            match result {
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn flock_op(mode: Mode) -> libc::c_int {
+        match mode {
+            Mode::Shared => libc::LOCK_SH,
+            Mode::Exclusive => libc::LOCK_EX,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod sys {
+    //! std only: `File::try_lock` / `try_lock_shared` (`LockFileEx` on Windows, where
+    //! locks are mandatory: that is one more reason to lock a sidecar, never the data).
+    use super::{Mechanism, Mode, Range};
+    use crate::error::{Error, Result};
+    use std::fs::{File, OpenOptions, TryLockError};
+    use std::io;
+    use std::path::Path;
+
+    pub fn open(path: &Path, mode: Mode) -> Result<File> {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::new(libc::ELOOP, "open", Some(path)));
+        }
+        let rw = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path);
+        let file = match rw {
+            Err(e) if mode == Mode::Shared && e.kind() == io::ErrorKind::PermissionDenied => OpenOptions::new().read(true).open(path),
+            other => other,
+        }
+        .map_err(|e| Error::from_io(e, "open", path))?;
+        if !file.metadata().map_err(|e| Error::from_io(e, "fstat", path))?.is_file() {
+            return Err(Error::new(libc::EINVAL, "open", Some(path)));
+        }
+        Ok(file)
+    }
+
+    pub fn key(_: &File, path: &Path) -> String {
+        std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).to_string_lossy().into_owned()
+    }
+
+    pub fn try_lock(file: &File, _: Mechanism, mode: Mode, _: Range) -> io::Result<bool> {
+        let result = match mode {
+            Mode::Shared => file.try_lock_shared(),
+            Mode::Exclusive => file.try_lock(),
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// std cannot interrupt a blocking lock: waits here poll `try_lock` instead.
+    pub fn lock_blocking(_: &File, _: Mechanism, _: Mode, _: Range) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+
+    pub fn unlock(file: &File, _: Mechanism, _: Range) -> io::Result<()> {
+        file.unlock()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::test_support::TempDir;
+    use std::sync::mpsc;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn opts(mode: Mode, range: Range) -> LockOptions {
+        LockOptions { mode, range, mkdir: false }
+    }
+
+    fn exclusive() -> LockOptions {
+        opts(Mode::Exclusive, Range::WHOLE)
+    }
+
+    fn mechanisms() -> Vec<Mechanism> {
+        if cfg!(target_os = "linux") {
+            vec![Mechanism::Ofd, Mechanism::Flock]
+        } else {
+            vec![Mechanism::Flock]
+        }
+    }
+
+    #[test]
+    fn two_handles_in_one_process_exclude_each_other() {
+        for m in mechanisms() {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("a.lock");
+            let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(a.try_lock().unwrap(), "{m:?}");
+            assert!(!b.try_lock().unwrap(), "{m:?}: the second handle must be refused");
+            a.unlock().unwrap();
+            assert!(b.try_lock().unwrap(), "{m:?}");
+            drop(b); // dropping releases
+            assert!(a.try_lock().unwrap(), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn shared_locks_coexist_and_block_exclusive() {
+        for m in mechanisms() {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("s.lock");
+            let shared = opts(Mode::Shared, Range::WHOLE);
+            let r1 = LockFile::open_with(&path, &shared, m).unwrap();
+            let r2 = LockFile::open_with(&path, &shared, m).unwrap();
+            let w = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(r1.try_lock().unwrap());
+            assert!(r2.try_lock().unwrap(), "{m:?}: shared locks coexist");
+            assert!(!w.try_lock().unwrap(), "{m:?}: exclusive waits for readers");
+            drop(r1);
+            assert!(!w.try_lock().unwrap());
+            drop(r2);
+            assert!(w.try_lock().unwrap());
+            let r3 = LockFile::open_with(&path, &shared, m).unwrap();
+            assert!(!r3.try_lock().unwrap(), "{m:?}: readers wait for the writer");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn byte_ranges_that_do_not_overlap_do_not_block() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("r.lock");
+        let r = |offset, length| opts(Mode::Exclusive, Range { offset, length });
+        let a = LockFile::open(&path, &r(0, 10)).unwrap();
+        let b = LockFile::open(&path, &r(10, 10)).unwrap();
+        let c = LockFile::open(&path, &r(5, 10)).unwrap();
+        let rest = LockFile::open(&path, &r(100, 0)).unwrap();
+        let far = LockFile::open(&path, &r(1 << 40, 1)).unwrap();
+        assert!(a.try_lock().unwrap());
+        assert!(b.try_lock().unwrap(), "adjacent ranges do not overlap");
+        assert!(!c.try_lock().unwrap(), "overlaps both");
+        assert!(rest.try_lock().unwrap());
+        assert!(!far.try_lock().unwrap(), "length 0 reaches past any offset");
+        drop(a);
+        assert!(!c.try_lock().unwrap(), "still overlaps b");
+        drop(b);
+        assert!(c.try_lock().unwrap());
+    }
+
+    #[test]
+    fn wait_is_woken_by_the_release() {
+        for m in mechanisms() {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("w.lock");
+            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(holder.try_lock().unwrap());
+            let waiter = Arc::new(LockFile::open_with(&path, &exclusive(), m).unwrap());
+            let (tx, rx) = mpsc::channel();
+            let w = waiter.clone();
+            std::thread::spawn(move || tx.send(w.lock(&Interrupt::new(None))).unwrap());
+            assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "{m:?}: must wait while held");
+            holder.unlock().unwrap();
+            rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+            assert!(waiter.is_held());
+            assert!(!holder.try_lock().unwrap());
+        }
+    }
+
+    #[test]
+    fn timeout_ends_the_wait_and_leaves_no_lock() {
+        for m in mechanisms() {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("t.lock");
+            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(holder.try_lock().unwrap());
+            let waiter = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let start = Instant::now();
+            let err = waiter.lock(&Interrupt::new(Some(Duration::from_millis(150)))).unwrap_err();
+            assert_eq!(err.errno, libc::ETIMEDOUT, "{m:?}");
+            assert!(start.elapsed() >= Duration::from_millis(150));
+            assert!(!waiter.is_held());
+            holder.unlock().unwrap();
+            // Nothing of the ended wait lingers: a third handle gets the lock at once.
+            let third = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(third.try_lock().unwrap(), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn cancel_ends_the_wait_from_another_thread() {
+        for m in mechanisms() {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("c.lock");
+            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(holder.try_lock().unwrap());
+            let waiters: Vec<_> = (0..8)
+                .map(|_| {
+                    let lock = Arc::new(LockFile::open_with(&path, &exclusive(), m).unwrap());
+                    let interrupt = Interrupt::new(None);
+                    let (tx, rx) = mpsc::channel();
+                    let (l, i) = (lock.clone(), interrupt.clone());
+                    std::thread::spawn(move || tx.send(l.lock(&i)).unwrap());
+                    (lock, interrupt, rx)
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(50));
+            for (_, interrupt, _) in &waiters {
+                interrupt.cancel();
+            }
+            for (lock, _, rx) in waiters {
+                let err = rx.recv_timeout(Duration::from_secs(10)).expect("cancel must end the wait").unwrap_err();
+                assert_eq!(err.errno, libc::ECANCELED, "{m:?}");
+                assert!(!lock.is_held());
+            }
+            holder.unlock().unwrap();
+            let again = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(again.try_lock().unwrap());
+        }
+    }
+
+    #[test]
+    fn polling_fallback_waits_times_out_and_cancels() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("p.lock");
+        let holder = LockFile::open(&path, &exclusive()).unwrap();
+        assert!(holder.try_lock().unwrap());
+        let waiter = LockFile::open(&path, &exclusive()).unwrap();
+        let err = waiter.lock_with(&Interrupt::new(Some(Duration::from_millis(60))), true).unwrap_err();
+        assert_eq!(err.errno, libc::ETIMEDOUT);
+        let waiter = Arc::new(waiter);
+        let interrupt = Interrupt::new(None);
+        let (tx, rx) = mpsc::channel();
+        let (w, i) = (waiter.clone(), interrupt.clone());
+        std::thread::spawn(move || tx.send(w.lock_with(&i, true)).unwrap());
+        std::thread::sleep(Duration::from_millis(30));
+        interrupt.cancel();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap_err().errno, libc::ECANCELED);
+        let (tx, rx) = mpsc::channel();
+        let w = waiter.clone();
+        std::thread::spawn(move || tx.send(w.lock_with(&Interrupt::new(None), true)).unwrap());
+        holder.unlock().unwrap();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        assert!(waiter.is_held());
+    }
+
+    #[test]
+    fn cancel_before_the_wait_starts_wins() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("e.lock");
+        let holder = LockFile::open(&path, &exclusive()).unwrap();
+        assert!(holder.try_lock().unwrap());
+        let waiter = LockFile::open(&path, &exclusive()).unwrap();
+        let interrupt = Interrupt::new(None);
+        interrupt.cancel();
+        assert_eq!(waiter.lock(&interrupt).unwrap_err().errno, libc::ECANCELED);
+    }
+
+    #[test]
+    fn many_cancels_racing_the_wait_never_hang() {
+        // Cancel lands anywhere: before the thread blocks, while it blocks, as it wakes.
+        let tmp = TempDir::new();
+        let path = tmp.path().join("race.lock");
+        let holder = LockFile::open(&path, &exclusive()).unwrap();
+        assert!(holder.try_lock().unwrap());
+        for i in 0..200 {
+            let lock = Arc::new(LockFile::open(&path, &exclusive()).unwrap());
+            let interrupt = Interrupt::new(None);
+            let (tx, rx) = mpsc::channel();
+            let (l, it) = (lock.clone(), interrupt.clone());
+            std::thread::spawn(move || tx.send(l.lock(&it)).unwrap());
+            for _ in 0..(i % 7) * 50 {
+                std::hint::spin_loop();
+            }
+            interrupt.cancel();
+            let err = rx.recv_timeout(Duration::from_secs(10)).expect("no lost wake-up").unwrap_err();
+            assert_eq!(err.errno, libc::ECANCELED);
+        }
+    }
+
+    #[test]
+    fn lock_path_that_is_a_symlink_is_refused() {
+        let tmp = TempDir::new();
+        let real = tmp.path().join("real.lock");
+        std::fs::write(&real, b"").unwrap();
+        std::os::unix::fs::symlink(&real, tmp.path().join("link.lock")).unwrap();
+        let err = LockFile::open(&tmp.path().join("link.lock"), &exclusive()).unwrap_err();
+        assert_eq!(err.errno, libc::ELOOP);
+    }
+
+    #[test]
+    fn creates_the_file_and_optionally_its_directories() {
+        let tmp = TempDir::new();
+        let nested = tmp.path().join("x/y/n.lock");
+        assert_eq!(LockFile::open(&nested, &exclusive()).unwrap_err().errno, libc::ENOENT);
+        assert!(!tmp.path().join("x").exists(), "nothing created without mkdir");
+        let lock = LockFile::open(&nested, &LockOptions { mkdir: true, ..exclusive() }).unwrap();
+        assert!(lock.try_lock().unwrap());
+        drop(lock);
+        assert!(nested.is_file(), "the lock file is never deleted");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_regular_file() {
+        let tmp = TempDir::new();
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(LockFile::open(&fifo, &exclusive()).unwrap_err().errno, libc::EINVAL);
+        assert_eq!(LockFile::open(tmp.path(), &exclusive()).unwrap_err().errno, libc::EISDIR);
+    }
+
+    #[test]
+    fn bad_ranges_are_einval() {
+        let tmp = TempDir::new();
+        let r = Range { offset: u64::MAX, length: 1 };
+        assert_eq!(LockFile::open(&tmp.path().join("b.lock"), &opts(Mode::Exclusive, r)).unwrap_err().errno, libc::EINVAL);
+        assert!(!tmp.path().join("b.lock").exists());
+    }
+
+    #[test]
+    fn same_file_gives_same_key() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("k.lock");
+        let a = LockFile::open(&path, &exclusive()).unwrap();
+        std::fs::hard_link(&path, tmp.path().join("hard.lock")).unwrap();
+        let b = LockFile::open(&tmp.path().join("hard.lock"), &exclusive()).unwrap();
+        let c = LockFile::open(&tmp.path().join("other.lock"), &exclusive()).unwrap();
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), c.key());
+    }
+
+    #[test]
+    fn holder_is_reported() {
+        for m in mechanisms() {
+            let tmp = TempDir::new();
+            let path = tmp.path().join("h.lock");
+            let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            assert!(b.holder().is_none(), "{m:?}: nobody holds it yet");
+            assert!(a.try_lock().unwrap());
+            let holder = b.holder().expect("held");
+            assert_eq!(holder.mode, Mode::Exclusive);
+            if cfg!(target_os = "linux") {
+                assert_eq!(holder.pids, vec![std::process::id()], "{m:?}: found through /proc");
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+// `json`: one JSON value, indented (default 2) with a trailing newline. Arrays,
+// iterables and tables are written element by element (row data is never one string
+// in memory); other values are stringified before the temp is created, so a circular
+// or unserializable value throws before the disk is touched. BigInts are written as
+// exact JSON numbers.
+
+import { invalidArgType, outOfRange } from '../errors';
+import type { Format } from './registry';
+import type { ByteSink } from './sink';
+import { isArrowBatch, isArrowTable, isAsyncIterable, isDataFrame, isIterable, parts, type Part, dataFrameRows } from './tabular';
+
+const FLUSH_AT = 1 << 18;
+
+/** JSON.stringify that writes BigInts as exact numbers instead of throwing. */
+export function stringify(value: unknown, indent?: string | number): string | undefined {
+  try {
+    return JSON.stringify(value, null, indent);
+  } catch (err) {
+    if (!(err instanceof TypeError) || !/BigInt/i.test(err.message)) throw err;
+  }
+  // Mark each BigInt with a nonce no data can guess, then unquote the marks.
+  // node:crypto is required here, not at load: `require('atomicwriter')` stays light.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nonce = (require('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex');
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${nonce}${v}` : v), indent);
+  return text?.replace(new RegExp(`"${nonce}(-?\\d+)"`, 'g'), '$1');
+}
+
+export function checkIndent(indent: unknown): string | number {
+  if (indent === undefined) return 2;
+  if (typeof indent === 'number') {
+    if (!Number.isInteger(indent) || indent < 0 || indent > 10) throw outOfRange('options.indent', 'an integer >= 0 and <= 10', indent);
+    return indent;
+  }
+  if (typeof indent === 'string' && indent.length <= 10 && /^\s*$/.test(indent)) return indent;
+  throw invalidArgType('options.indent', 'a number of spaces (0 to 10) or a whitespace string', indent);
+}
+
+/** Rows of a part as objects (tables and column objects become records). */
+export function* recordsOf(part: Part): Generator<unknown> {
+  if (part.rows) {
+    yield* part.rows;
+    return;
+  }
+  const { names, length } = part;
+  const columns = part.columns as ArrayLike<unknown>[];
+  for (let r = 0; r < length; r++) {
+    const record: Record<string, unknown> = {};
+    for (let c = 0; c < names.length; c++) record[names[c]] = columns[c][r];
+    yield record;
+  }
+}
+
+/** Values a JSON array element may be; JSON.stringify writes `null` for the others. */
+function element(value: unknown, indent: string | number, pad: string): string {
+  const text = stringify(value, indent);
+  if (text === undefined) return 'null';
+  return pad && text.includes('\n') ? text.replace(/\n/g, `\n${pad}`) : text;
+}
+
+function isStreamed(data: unknown): boolean {
+  if (typeof data === 'string' || data === null || typeof data !== 'object') return false;
+  if (typeof (data as { toJSON?: unknown }).toJSON === 'function' && !isArrowTable(data) && !isArrowBatch(data)) return false;
+  if (data instanceof Map || data instanceof Set || ArrayBuffer.isView(data)) return false;
+  return Array.isArray(data) || isArrowTable(data) || isArrowBatch(data) || isIterable(data) || isAsyncIterable(data);
+}
+
+interface Prepared {
+  text?: string;
+}
+
+async function serializeArray(data: unknown, sink: ByteSink, indent: string | number): Promise<number> {
+  const pad = typeof indent === 'number' ? ' '.repeat(indent) : indent;
+  const open = pad ? `[\n${pad}` : '[';
+  const separator = pad ? `,\n${pad}` : ',';
+  let out = '';
+  let count = 0;
+  const source = Array.isArray(data) ? [{ names: [], length: data.length, rows: data } as Part] : parts(data, { rows: 65536 });
+  for await (const part of source) {
+    for (const value of recordsOf(part)) {
+      out += (count++ === 0 ? open : separator) + element(value, indent, pad);
+      if (out.length >= FLUSH_AT) {
+        await sink.write(out);
+        out = '';
+      }
+    }
+  }
+  out += count === 0 ? '[]\n' : pad ? '\n]\n' : ']\n';
+  await sink.write(out);
+  return count;
+}
+
+export const json: Format = {
+  name: 'json',
+  validate(data, options) {
+    checkIndent(options.indent);
+    if (data === undefined || typeof data === 'function' || typeof data === 'symbol') {
+      throw invalidArgType('data', 'a JSON-serializable value', data);
+    }
+  },
+  usesPath: isDataFrame,
+  prepare(data, options): unknown {
+    if (isDataFrame(data) || isStreamed(data)) return data;
+    const text = stringify(data, checkIndent(options.indent));
+    if (text === undefined) throw invalidArgType('data', 'a JSON-serializable value', data);
+    return { text: `${text}\n` } satisfies Prepared;
+  },
+  async serialize(data, sink, options) {
+    if (isStreamed(data)) return serializeArray(data, sink, checkIndent(options.indent));
+    await sink.write((data as Prepared).text as string);
+    return undefined;
+  },
+  writeTo(tmpPath, data) {
+    (data as { writeJSON(dest: string, o: object): void }).writeJSON(tmpPath, { format: 'json' });
+    return dataFrameRows(data);
+  },
+};

@@ -1,0 +1,49 @@
+// `ndjson` / `jsonl`: one JSON value per line, from an array or (async) iterable of
+// values, a table, or an object of columns (as records). Lines are joined into large
+// strings before they reach the sink.
+
+import { invalidArgType } from '../errors';
+import { recordsOf, stringify } from './json';
+import type { Format } from './registry';
+import { checkTabular, isArrowBatch, isArrowTable, isColumnObject, isDataFrame, parts, dataFrameRows } from './tabular';
+
+const FLUSH_AT = 1 << 18;
+
+/** Tables and column objects as records; arrays and iterables value by value (any JSON value). */
+async function* values(data: unknown): AsyncGenerator<unknown> {
+  if (isArrowTable(data) || isArrowBatch(data) || isColumnObject(data)) {
+    for await (const part of parts(data, { rows: 65536 })) yield* recordsOf(part);
+  } else {
+    yield* data as AsyncIterable<unknown>;
+  }
+}
+
+export const ndjson: Format = {
+  name: 'ndjson',
+  validate(data) {
+    if (!isDataFrame(data)) checkTabular('ndjson', data);
+  },
+  usesPath: isDataFrame,
+  async serialize(data, sink) {
+    let out = '';
+    let count = 0;
+    for await (const value of values(data)) {
+      {
+        const line = stringify(value);
+        if (line === undefined) throw invalidArgType(`row ${count}`, 'a JSON-serializable value', value);
+        out += `${line}\n`;
+        count++;
+        if (out.length >= FLUSH_AT) {
+          await sink.write(out);
+          out = '';
+        }
+      }
+    }
+    await sink.write(out);
+    return count;
+  },
+  writeTo(tmpPath, data) {
+    (data as { writeJSON(dest: string, o: object): void }).writeJSON(tmpPath, { format: 'lines' });
+    return dataFrameRows(data);
+  },
+};

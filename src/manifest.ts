@@ -1,0 +1,360 @@
+// The `_SUCCESS` manifest: written last into a dataset (or beside a single file), it
+// says the output is complete and lists every file with its size and CRC32C, so the
+// next step can check what it reads. It is a JSON superset of the two conventions
+// in use: Hadoop's classic committer (readers test that `_SUCCESS` exists) and the
+// S3A committers' JSON (`name`, `timestamp`, `hostname`, `committer`, `filenames`).
+
+import { lstatSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
+import { invalidArgType, rethrow } from './errors';
+import { native } from './native';
+import { checkPath, type PathLike } from './target';
+import { writeFile } from './write-file';
+
+export const MARKER = '_SUCCESS';
+export const MANIFEST_FORMAT = 'atomicwriter.success';
+export const MANIFEST_VERSION = 1;
+export const CHECKSUM_ALGORITHM = 'crc32c';
+/** What S3A's `SuccessData.load` requires in `name` to accept a marker. */
+const S3A_NAME = 'org.apache.hadoop.fs.s3a.commit.files.SuccessData/1';
+const VERIFY_ATTEMPTS = 10;
+const DIGEST_CONCURRENCY = 8;
+
+export interface ManifestFile {
+  /** Relative to the dataset (or the marker's directory), `/`-separated. */
+  name: string;
+  bytes: number;
+  /** `crc32c:` and 8 hex digits (the algorithm is named so others can be added). */
+  checksum: string;
+  rows?: number;
+  format?: string;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  formatVersion: number;
+  writer: 'atomicwriter';
+  writerVersion: string;
+  /** ISO 8601, UTC. */
+  created: string;
+  hostname: string;
+  files: ManifestFile[];
+  // S3A committer fields (SuccessData/1), for readers of that convention.
+  name: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  date: string;
+  committer: 'atomicwriter';
+  description: string;
+  filenames: string[];
+}
+
+export interface PartInfo {
+  bytes?: number;
+  /** A CRC32C as a number, or a manifest checksum string. */
+  checksum?: number | string;
+  rows?: number;
+  format?: string;
+}
+
+let writerVersion: string | undefined;
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  writerVersion ??= (require('../package.json') as { version: string }).version;
+  return writerVersion;
+}
+
+export function formatChecksum(crc32c: number): string {
+  return `${CHECKSUM_ALGORITHM}:${(crc32c >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+export function buildManifest(files: ManifestFile[], now = new Date()): Manifest {
+  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    format: MANIFEST_FORMAT,
+    formatVersion: MANIFEST_VERSION,
+    writer: 'atomicwriter',
+    writerVersion: version(),
+    created: now.toISOString(),
+    hostname: hostname(),
+    files: sorted,
+    name: S3A_NAME,
+    timestamp: now.getTime(),
+    date: now.toUTCString(),
+    committer: 'atomicwriter',
+    description: `${sorted.length} file(s), each with its size and ${CHECKSUM_ALGORITHM}; written last`,
+    filenames: sorted.map((f) => f.name),
+  };
+}
+
+export function serializeManifest(manifest: Manifest): Buffer {
+  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** A manifest entry name that stays inside its directory (manifests are input too). */
+function safeName(name: unknown): name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('\0') || name.includes('\\') || name.startsWith('/')) return false;
+  return name.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+// --- single files: write(data, path, {marker: true}) -------------------------------
+
+function markerBeside(filePath: string): string {
+  return join(dirname(filePath), MARKER);
+}
+
+/** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
+export function removeMarker(filePath: PathLike): void {
+  rmSync(markerBeside(String(checkPath(filePath))), { force: true });
+}
+
+/**
+ * Writes the `_SUCCESS` manifest for a single file that is already committed. Without
+ * `info.checksum` the file is read back to compute it (on the core's threads).
+ */
+export async function writeFileMarker(filePath: PathLike, info: PartInfo = {}, options: { fsync?: boolean } = {}): Promise<Manifest> {
+  const path = String(checkPath(filePath));
+  let { bytes, checksum } = info;
+  if (checksum === undefined) {
+    const digest = await native().digestFile(path).catch(rethrow);
+    bytes = digest.bytes;
+    checksum = digest.crc32c as number;
+  }
+  if (bytes === undefined) bytes = statSync(path).size;
+  const entry: ManifestFile = { name: basename(path), bytes, checksum: typeof checksum === 'number' ? formatChecksum(checksum) : checksum };
+  if (info.rows !== undefined) entry.rows = info.rows;
+  if (info.format !== undefined) entry.format = info.format;
+  const manifest = buildManifest([entry]);
+  await writeFile(markerBeside(path), serializeManifest(manifest), { fsync: options.fsync ?? true });
+  return manifest;
+}
+
+/**
+ * A marked single-file write: removes a stale `_SUCCESS` beside `path`, lets `produce`
+ * fill the staged file (its CRC32C is computed as the bytes are written), commits it,
+ * then writes the manifest. A failure before the commit leaves the old file and no
+ * marker (the old marker is gone: readers wait rather than trust a stale one).
+ */
+export async function writeWithMarker(
+  path: PathLike,
+  produce: (file: AtomicFile) => Promise<Omit<PartInfo, 'bytes' | 'checksum'> | void>,
+  options?: OpenOptions,
+): Promise<Manifest> {
+  if (typeof produce !== 'function') throw invalidArgType('produce', 'a function', produce);
+  const file = await openAtomic(path, options);
+  let info: PartInfo;
+  try {
+    file.trackChecksum();
+    removeMarker(path);
+    const extra = (await produce(file)) ?? {};
+    const { bytes, crc32c } = await file.digest();
+    await file.commit();
+    info = { ...extra, bytes, checksum: crc32c ?? undefined };
+  } finally {
+    file.abort();
+  }
+  return writeFileMarker(path, info, { fsync: options?.fsync });
+}
+
+// --- reading: isComplete and verify ------------------------------------------------
+
+export interface VerifyProblem {
+  /** The file concerned (relative to the dataset), or `_SUCCESS`. */
+  name: string;
+  code: 'ENOENT' | 'ENOMARKER' | 'EBADMARKER' | 'ENOTLISTED' | 'ENOTFILE' | 'ESIZE' | 'ECHECKSUM' | 'ECHANGED' | 'EIO';
+  message: string;
+  expected?: number | string;
+  actual?: number | string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** The directory whose `_SUCCESS` was read. */
+  dir: string;
+  /** `json`: our manifest; `empty`: Hadoop's classic marker; `foreign`: other JSON (S3A); `null`: none. */
+  marker: 'json' | 'empty' | 'foreign' | null;
+  /** Files checked against the manifest. */
+  checked: number;
+  problems: VerifyProblem[];
+  /** Regular files present but not in the manifest (never a failure). */
+  extra: string[];
+  manifest?: Manifest;
+}
+
+export interface VerifyOptions {
+  /** Recompute every checksum (default `true`); `false` checks presence and sizes only. */
+  checksums?: boolean;
+}
+
+type Identity = string;
+
+/** Changes whenever the dataset directory or its marker is replaced. */
+function identity(dir: string): Identity {
+  const of = (p: string): string => {
+    const st = statSync(p, { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}:${st.ctimeNs}` : '-';
+  };
+  return `${of(dir)}/${of(join(dir, MARKER))}`;
+}
+
+function locate(path: string): { dir: string; only?: string } {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isFile() && basename(path) !== MARKER) return { dir: dirname(path), only: basename(path) };
+  if (st?.isFile()) return { dir: dirname(path) };
+  return { dir: path };
+}
+
+function readMarker(dir: string): { kind: VerifyResult['marker']; manifest?: Manifest; problem?: VerifyProblem } {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, MARKER), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? `no ${MARKER} in ${dir}: the output is not complete (or was not written with a marker)` : String((err as Error).message);
+    return { kind: null, problem: { name: MARKER, code: code === 'ENOENT' ? 'ENOMARKER' : 'EIO', message } };
+  }
+  if (text.trim() === '') return { kind: 'empty' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} in ${dir} is neither empty nor JSON` } };
+  }
+  if (parsed === null || typeof parsed !== 'object') {
+    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} in ${dir} is not a JSON object` } };
+  }
+  const m = parsed as Partial<Manifest>;
+  if (m.format !== MANIFEST_FORMAT) return { kind: 'foreign' };
+  if (!Array.isArray(m.files)) {
+    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} in ${dir} has no "files" list` } };
+  }
+  return { kind: 'json', manifest: m as Manifest };
+}
+
+/**
+ * The cheap check a consumer polls: `_SUCCESS` exists in `dir` and is empty (Hadoop's
+ * marker) or JSON. Given a file, the marker beside it must list that file.
+ */
+export function isComplete(dirOrFile: PathLike): Promise<boolean> {
+  const path = String(checkPath(dirOrFile, 'dir'));
+  return new Promise((resolve) => {
+    const { dir, only } = locate(path);
+    const { kind, manifest } = readMarker(dir);
+    if (kind === null) resolve(false);
+    else if (only === undefined) resolve(true);
+    else resolve(manifest?.files.some((f) => f.name === only) ?? false);
+  });
+}
+
+async function checkFile(dir: string, entry: ManifestFile, checksums: boolean): Promise<VerifyProblem | undefined> {
+  const { name } = entry;
+  if (!safeName(name) || typeof entry.bytes !== 'number' || typeof entry.checksum !== 'string') {
+    return { name: String(name), code: 'EBADMARKER', message: `the manifest entry for ${JSON.stringify(name)} is malformed` };
+  }
+  const path = join(dir, name);
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return { name, code: 'ENOENT', message: `${name} is listed in ${MARKER} but missing` };
+  if (!st.isFile()) return { name, code: 'ENOTFILE', message: `${name} is not a regular file` };
+  if (st.size !== entry.bytes) {
+    return { name, code: 'ESIZE', message: `${name} has ${st.size} bytes, the manifest says ${entry.bytes}`, expected: entry.bytes, actual: st.size };
+  }
+  if (!checksums) return undefined;
+  const [algorithm] = entry.checksum.split(':');
+  if (algorithm !== CHECKSUM_ALGORITHM) {
+    return { name, code: 'EBADMARKER', message: `${name}: unknown checksum algorithm ${JSON.stringify(algorithm)}` };
+  }
+  let actual: string;
+  try {
+    const digest = await native().digestFile(path);
+    actual = formatChecksum(digest.crc32c as number);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { name, code: 'ENOENT', message: `${name} disappeared while it was read` };
+    throw err;
+  }
+  if (actual !== entry.checksum.toLowerCase()) {
+    return { name, code: 'ECHECKSUM', message: `${name}: checksum ${actual}, the manifest says ${entry.checksum}`, expected: entry.checksum, actual };
+  }
+  return undefined;
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...listFiles(dir, name));
+    else if (entry.isFile()) out.push(name);
+  }
+  return out;
+}
+
+async function verifyOnce(dir: string, only: string | undefined, checksums: boolean): Promise<VerifyResult> {
+  const result: VerifyResult = { ok: false, dir, marker: null, checked: 0, problems: [], extra: [] };
+  const { kind, manifest, problem } = readMarker(dir);
+  result.marker = kind;
+  if (problem) {
+    result.problems.push(problem);
+    return result;
+  }
+  if (!manifest) {
+    // Hadoop's empty marker or another committer's JSON: presence is all it promises.
+    result.ok = true;
+    return result;
+  }
+  result.manifest = manifest;
+  let entries = manifest.files;
+  if (only !== undefined) {
+    entries = entries.filter((f) => f.name === only);
+    if (entries.length === 0) result.problems.push({ name: only, code: 'ENOTLISTED', message: `${only} is not listed in ${join(dir, MARKER)}` });
+  }
+  const queue = [...entries];
+  const worker = async (): Promise<void> => {
+    for (let entry = queue.shift(); entry; entry = queue.shift()) {
+      const found = await checkFile(dir, entry, checksums);
+      if (found) result.problems.push(found);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, entries.length) }, worker));
+  result.checked = entries.length;
+  if (only === undefined) {
+    const listed = new Set(manifest.files.map((f) => f.name));
+    try {
+      result.extra = listFiles(dir).filter((n) => n !== MARKER && !listed.has(n)).sort();
+    } catch {
+      // Replaced while listing: the identity check in verify() looks again.
+    }
+  }
+  result.problems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  result.ok = result.problems.length === 0;
+  return result;
+}
+
+/**
+ * Checks a dataset (or a single file with a marker beside it) against its `_SUCCESS`
+ * manifest: every listed file present, with the listed size and checksum. If the
+ * dataset is replaced while it is checked, the check starts over on the new one, so
+ * a concurrent writer never makes a complete dataset look broken.
+ */
+export function verify(dirOrFile: PathLike, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const path = String(checkPath(dirOrFile, 'dir'));
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+  const checksums = options.checksums ?? true;
+  if (typeof checksums !== 'boolean') throw invalidArgType('options.checksums', 'of type boolean', checksums);
+  return verifyPath(path, checksums);
+}
+
+async function verifyPath(path: string, checksums: boolean): Promise<VerifyResult> {
+  const { dir, only } = locate(path);
+  let result: VerifyResult | undefined;
+  for (let attempt = 0; attempt < VERIFY_ATTEMPTS; attempt++) {
+    const before = identity(dir);
+    result = await verifyOnce(dir, only, checksums);
+    if (identity(dir) === before) return result;
+  }
+  const last = result as VerifyResult;
+  last.problems.push({ name: MARKER, code: 'ECHANGED', message: `${dir} was replaced ${VERIFY_ATTEMPTS} times while it was verified` });
+  last.ok = false;
+  return last;
+}

@@ -1,0 +1,223 @@
+// Streamed content: a Node Readable, a web ReadableStream, an AsyncIterable or an
+// Iterable of chunks is consumed into the staged temp of an AtomicFile piece by
+// piece, never buffered whole, so a 10 GiB generator needs a few MiB of memory.
+// Small chunks are copied into 1 MiB buffers (the core sees few, large writes);
+// one buffer is in flight while the next fills, and the source is not read further
+// until there is room: back-pressure comes from awaiting the native writes.
+
+import { abortError, invalidArgType, outOfRange } from './errors';
+import { openAtomicFrom, type AtomicFile } from './atomic-file';
+import type { ResolvedOptions } from './options';
+
+export type Chunk = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
+
+/** Anything `isStreamSource` accepts. */
+export type StreamSource = NodeJS.ReadableStream | ReadableStream<unknown> | AsyncIterable<unknown> | Iterable<unknown>;
+
+export interface Progress {
+  bytesWritten: number;
+  /** The expected size, when known (`totalBytes` option, or the length of a buffer). */
+  totalBytes: number | undefined;
+}
+
+export interface ProgressOptions {
+  /** Called at most every 100 ms while writing, and once when all bytes are written. */
+  onProgress?: (progress: Progress) => void;
+  /** The expected size, reported to `onProgress`. */
+  totalBytes?: number;
+}
+
+export interface SourceOptions extends ProgressOptions {
+  signal?: AbortSignal;
+  /** Encoding of string chunks (default `utf8`). */
+  encoding?: BufferEncoding;
+}
+
+const CHUNK = 1 << 20;
+/** Large buffers are handed to the core in slices of this size, so progress can be reported. */
+const SLICE = 16 << 20;
+const PROGRESS_INTERVAL_MS = 100;
+
+function noop(): void {}
+
+/**
+ * True for stream-like data: a Readable, a web ReadableStream, an AsyncIterable, or an
+ * Iterable of chunks. Strings, buffers and typed arrays are not; an array is when it
+ * is empty or starts with a chunk (not an array of numbers, nor of records, which
+ * are for formats). `arrays: false` keeps every array out (write-file-atomic writes
+ * `String(array)`).
+ */
+export function isStreamSource(x: unknown, { arrays = true }: { arrays?: boolean } = {}): x is StreamSource {
+  if (x === null || typeof x !== 'object') return false;
+  if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer || x instanceof SharedArrayBuffer || x instanceof String) return false;
+  if (Symbol.asyncIterator in x || typeof (x as ReadableStream).getReader === 'function') return true;
+  if (!(Symbol.iterator in x)) return false;
+  if (Array.isArray(x)) return arrays && (x.length === 0 || isChunk(x[0]));
+  return true;
+}
+
+/** Validates `onProgress` / `totalBytes` before anything touches the disk. */
+export function progressOptions(options: unknown): ProgressOptions {
+  if (options === null || typeof options !== 'object') return {};
+  const { onProgress, totalBytes } = options as ProgressOptions;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgType('options.onProgress', 'a function', onProgress);
+  if (totalBytes !== undefined) {
+    if (typeof totalBytes !== 'number') throw invalidArgType('options.totalBytes', 'a number', totalBytes);
+    if (!Number.isSafeInteger(totalBytes) || totalBytes < 0) throw outOfRange('options.totalBytes', 'an integer >= 0', totalBytes);
+  }
+  return { onProgress, totalBytes };
+}
+
+function isChunk(x: unknown): boolean {
+  return typeof x === 'string' || ArrayBuffer.isView(x) || x instanceof ArrayBuffer || x instanceof SharedArrayBuffer;
+}
+
+function toChunk(chunk: unknown, encoding: BufferEncoding): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, encoding);
+  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer || chunk instanceof SharedArrayBuffer) return Buffer.from(chunk);
+  throw invalidArgType('chunk', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', chunk);
+}
+
+type AnyIterator = AsyncIterator<unknown> | Iterator<unknown>;
+
+/**
+ * Stops a source that will not be read further. A Readable is destroyed directly: its
+ * async iterator cannot return while a read is pending, and a stalled source would
+ * otherwise stay open forever.
+ */
+function stopper(source: StreamSource, iterator: AnyIterator): () => void {
+  const readable = source as { destroy?: () => void };
+  if (typeof readable.destroy === 'function') return () => readable.destroy?.();
+  // Not awaited: a generator stuck in a pending `next()` would never return.
+  return () => void Promise.resolve().then(() => iterator.return?.()).catch(noop);
+}
+
+function iteratorOf(source: StreamSource): AnyIterator {
+  if (Symbol.asyncIterator in source) return (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  if (typeof (source as unknown as ReadableStream).getReader === 'function') {
+    // A web stream without async iteration (another realm or a polyfill).
+    const reader = (source as unknown as ReadableStream<unknown>).getReader();
+    return {
+      next: () => reader.read() as Promise<IteratorResult<unknown>>,
+      return: async (value?: unknown) => {
+        await reader.cancel();
+        return { done: true, value };
+      },
+    };
+  }
+  if (Symbol.iterator in source) return (source as Iterable<unknown>)[Symbol.iterator]();
+  throw invalidArgType('data', 'a Readable, ReadableStream, AsyncIterable or Iterable', source);
+}
+
+/** A bounded-rate `onProgress` caller. */
+function reporter(options: ProgressOptions): (bytes: number, final: boolean) => void {
+  const { onProgress, totalBytes } = options;
+  if (!onProgress) return noop;
+  let last = 0;
+  return (bytes, final) => {
+    const now = Date.now();
+    if (!final && now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    onProgress({ bytesWritten: bytes, totalBytes });
+  };
+}
+
+/**
+ * Consumes `source` into `file` (not committed: the caller commits or aborts).
+ * Resolves to the number of bytes written. A chunk of 1 MiB or more is written as it
+ * is and awaited before the next is requested, so a producer may reuse its buffer.
+ */
+export async function writeSource(file: AtomicFile, source: StreamSource, options: SourceOptions = {}): Promise<number> {
+  const { signal, encoding = 'utf8' } = options;
+  if (signal?.aborted) throw abortError(signal);
+  const report = reporter(options);
+  const iterator = iteratorOf(source);
+  const stop = stopper(source, iterator);
+  let current = Buffer.allocUnsafe(CHUNK);
+  let spare = Buffer.allocUnsafe(CHUNK);
+  let used = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  let written = 0;
+
+  // Hands the filled buffer to the core; its twin is free once the write before settled.
+  const send = async (): Promise<void> => {
+    if (used === 0) return;
+    await inFlight;
+    inFlight = file.write(current.subarray(0, used));
+    inFlight.catch(noop); // awaited later; the source may fail first
+    [current, spare] = [spare, current];
+    used = 0;
+  };
+
+  let onAbort = noop;
+  const aborted = signal
+    ? new Promise<never>((_, reject) => {
+        onAbort = () => reject(abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+      })
+    : undefined;
+  aborted?.catch(noop);
+
+  let finished = false;
+  try {
+    for (;;) {
+      const next = iterator.next();
+      const step = aborted ? await Promise.race([next, aborted]) : await next;
+      if (step.done) break;
+      const bytes = toChunk(step.value, encoding);
+      const n = bytes.byteLength;
+      if (n >= CHUNK) {
+        await send();
+        await inFlight;
+        await file.write(bytes);
+      } else {
+        for (let offset = 0; offset < n; ) {
+          const take = Math.min(n - offset, CHUNK - used);
+          bytes.copy(current, used, offset, offset + take);
+          used += take;
+          offset += take;
+          if (used === CHUNK) await send();
+        }
+      }
+      written += n;
+      report(written, false);
+      if (signal?.aborted) throw abortError(signal);
+    }
+    finished = true;
+    await send();
+    await inFlight;
+    report(written, true);
+    return written;
+  } catch (err) {
+    // An abort also fails the write in flight; report the abort, not its echo.
+    if (signal?.aborted) throw abortError(signal);
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    // Stop the source (destroys a Readable, cancels a web stream, closes a generator).
+    if (!finished) stop();
+  }
+}
+
+/** Slices of a large buffer, so its write can report progress. */
+export function* slices(bytes: Buffer): Generator<Buffer> {
+  for (let offset = 0; offset < bytes.length; offset += SLICE) yield bytes.subarray(offset, offset + SLICE);
+}
+
+/**
+ * The whole streamed write to an already resolved target: open, `tmpfileCreated`,
+ * consume, commit; any failure removes the temp and leaves the target untouched.
+ */
+export async function writeStreamed(target: string | Buffer, source: StreamSource, resolved: ResolvedOptions, progress: ProgressOptions = {}): Promise<void> {
+  if (resolved.signal?.aborted) throw abortError(resolved.signal);
+  const file = await openAtomicFrom(target, resolved);
+  try {
+    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
+    await writeSource(file, source, { ...progress, signal: resolved.signal, encoding: resolved.encoding });
+    await file.commit();
+  } finally {
+    file.abort();
+  }
+}

@@ -1,0 +1,179 @@
+// createWriteStream: a Writable whose bytes go to the staged temp of an AtomicFile.
+// `end()` syncs and publishes before 'finish' is emitted (then 'close'), so a
+// 'finish' listener sees the new file in place and durable; `committed` is the same
+// moment as a promise. `destroy(err)`, an upstream error in `pipeline`, or an aborted
+// `signal` removes the temp and leaves the old file untouched.
+
+import { Writable } from 'node:stream';
+import type { AtomicFile } from './atomic-file';
+import { openAtomicFrom } from './atomic-file';
+import { invalidArgType, outOfRange } from './errors';
+import { resolveOptions, type WriteOptions } from './options';
+import { progressOptions, type ProgressOptions } from './source';
+import { checkPath, resolveTarget, type PathLike } from './target';
+
+export interface WriteStreamOptions extends WriteOptions, ProgressOptions {
+  /** Bytes buffered before `write()` returns false (default 1 MiB: the core sees large writes). */
+  highWaterMark?: number;
+}
+
+const DEFAULT_HIGH_WATER_MARK = 1 << 20;
+const PROGRESS_INTERVAL_MS = 100;
+
+function noop(): void {}
+
+/** @internal What a stream needs from its owner: how to open its file, and a last look before the commit. */
+export interface StreamTarget {
+  path: string | Buffer;
+  open: () => Promise<AtomicFile>;
+  beforeCommit?: (file: AtomicFile) => Promise<void>;
+  signal?: AbortSignal;
+  highWaterMark?: number;
+  encoding?: BufferEncoding;
+  progress?: ProgressOptions;
+}
+
+export class AtomicWriteStream extends Writable {
+  /** The file the stream replaces when it finishes. */
+  readonly path: string | Buffer;
+  /** Bytes handed to the file so far. */
+  bytesWritten = 0;
+  /** Resolves once the file is published and durable; rejects if the stream failed or was destroyed first. */
+  readonly committed: Promise<void>;
+  #target: StreamTarget;
+  #file: AtomicFile | undefined;
+  #commit: Promise<void> | undefined;
+  #settle!: (err?: Error | null) => void;
+  #lastProgress = 0;
+
+  /** @internal use `createWriteStream` */
+  constructor(target: StreamTarget) {
+    super({
+      highWaterMark: target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      defaultEncoding: target.encoding ?? 'utf8',
+      signal: target.signal,
+    });
+    this.path = target.path;
+    this.#target = target;
+    this.committed = new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.#settle = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
+    });
+    // Callers that only listen for events must not get an unhandled rejection.
+    this.committed.catch(noop);
+  }
+
+  override _construct(callback: (err?: Error | null) => void): void {
+    this.#target.open().then((file) => {
+      this.#file = file;
+      callback();
+      this.emit('ready');
+    }, callback);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.#send(chunk, callback);
+  }
+
+  // Chunks queued while a write was in flight go to the core as one buffer.
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (err?: Error | null) => void): void {
+    this.#send(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
+  #send(bytes: Buffer, callback: (err?: Error | null) => void): void {
+    (this.#file as AtomicFile).write(bytes).then(() => {
+      this.bytesWritten += bytes.byteLength;
+      this.#progress(false);
+      callback();
+    }, callback);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    const file = this.#file as AtomicFile;
+    this.#commit = (async () => {
+      await this.#target.beforeCommit?.(file);
+      await file.commit();
+    })();
+    this.#commit.then(
+      () => {
+        this.#progress(true);
+        this.#settle();
+        callback();
+      },
+      (err: Error) => {
+        this.#settle(err);
+        callback(err);
+      },
+    );
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.#commit) {
+      // The publish cannot be called back once started: report how it ended.
+      this.#commit.then(() => callback(err), () => callback(err));
+      return;
+    }
+    this.#file?.abort();
+    this.#settle(err ?? destroyedError());
+    callback(err);
+  }
+
+  #progress(final: boolean): void {
+    const { onProgress, totalBytes } = this.#target.progress ?? {};
+    if (!onProgress) return;
+    const now = Date.now();
+    if (!final && now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.#lastProgress = now;
+    onProgress({ bytesWritten: this.bytesWritten, totalBytes });
+  }
+}
+
+function destroyedError(): Error {
+  const error = new Error('The stream was destroyed before it finished; nothing was published') as Error & { code: string };
+  error.code = 'ERR_STREAM_DESTROYED';
+  return error;
+}
+
+export function parseHighWaterMark(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw invalidArgType('options.highWaterMark', 'a number', value);
+  if (!Number.isSafeInteger(value) || value < 1) throw outOfRange('options.highWaterMark', 'an integer >= 1', value);
+  return value;
+}
+
+/**
+ * A Writable into a staged temp beside `path`; `end()` publishes it atomically and
+ * durably. Options are those of `writeFile` plus `highWaterMark` and `onProgress`.
+ */
+export function createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): AtomicWriteStream {
+  const resolved = resolveOptions(options, { mkdir: false });
+  const given = checkPath(path);
+  const target = resolveTarget(given);
+  const progress = progressOptions(options);
+  const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);
+  const { signal, tmpfileCreated } = resolved;
+  // The stream owns the signal (it destroys itself, which aborts the file).
+  const fileOptions = { ...resolved, signal: undefined };
+  return new AtomicWriteStream({
+    path: given,
+    signal,
+    highWaterMark,
+    encoding: resolved.encoding,
+    progress,
+    open: async () => {
+      const file = await openAtomicFrom(target, fileOptions);
+      try {
+        if (tmpfileCreated) await tmpfileCreated(file.tempPath as string);
+      } catch (err) {
+        file.abort();
+        throw err;
+      }
+      return file;
+    },
+  });
+}

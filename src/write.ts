@@ -1,0 +1,100 @@
+// `write(data, path, options)`: serialize `data` in a format (from `options.format` or
+// the file name) straight into one staged temp, then publish it atomically. Everything
+// that can be checked (path, options, format, input shape) is checked before the disk
+// is touched; a serializer that throws halfway leaves the old file and no temp.
+
+import { openAtomicFrom } from './atomic-file';
+import { invalidArgType } from './errors';
+import { writeFileMarker } from './manifest';
+import './formats/builtins';
+import { pickFormat, type Format, type FormatOptions } from './formats/registry';
+import { FileSink } from './formats/sink';
+import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
+import { inFileOrder } from './queue';
+import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+
+export interface FormatWriteOptions extends WriteOptions {
+  /** Format name; default: from the file name's extension. */
+  format?: string;
+  /** Write a `_SUCCESS` marker beside the file after it is published. */
+  marker?: boolean;
+  /** Options of the format (indent, delimiter, compression, ...). */
+  [option: string]: unknown;
+}
+
+export interface WriteResult {
+  /** The file written (symlinks resolved). */
+  path: string;
+  format: string;
+  /** Bytes serialized (unknown when the encoder wrote to the temp's path itself). */
+  bytes?: number;
+  /** Rows or values written, where the format counts them. */
+  rows?: number;
+}
+
+interface Written {
+  bytes?: number;
+  rows?: number;
+  crc32c?: number;
+}
+
+async function serializeInto(target: string | Buffer, format: Format, data: unknown, options: FormatOptions, resolved: ResolvedOptions, byPath: boolean, marker: boolean): Promise<Written> {
+  resolved.signal?.throwIfAborted();
+  const file = await openAtomicFrom(target, resolved);
+  try {
+    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
+    let result: unknown;
+    let bytes: number | undefined;
+    let crc32c: number | undefined;
+    if (byPath) {
+      result = await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, data, options);
+      resolved.signal?.throwIfAborted();
+      await file.commit(true);
+    } else {
+      // The marker's checksum is computed as the bytes go by, not by reading the file back.
+      if (marker) file.trackChecksum();
+      const sink = new FileSink(file);
+      result = await (format.serialize as NonNullable<Format['serialize']>)(data, sink, options);
+      await sink.close();
+      bytes = sink.bytesWritten;
+      if (marker) crc32c = (await file.digest()).crc32c ?? undefined;
+      await file.commit();
+    }
+    return { bytes, rows: typeof result === 'number' ? result : undefined, crc32c };
+  } finally {
+    file.abort();
+  }
+}
+
+/**
+ * Writes `data` to `path` in a format, atomically and durably; creates missing parent
+ * directories unless `mkdir: false`. Resolves once the file is published and synced.
+ */
+export function write(data: unknown, path: PathLike, options?: FormatWriteOptions): Promise<WriteResult> {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw invalidArgType('options', 'an object such as { format: "csv" }', options);
+  }
+  const o: FormatOptions = { ...options };
+  const checked = checkPath(path);
+  const format = pickFormat(o.format, typeof checked === 'string' ? checked : checked.toString());
+  if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);
+  const resolved = resolveOptions(o, { mkdir: true });
+  format.validate?.(data, o);
+  const byPath = format.writeTo !== undefined && (format.serialize === undefined || format.usesPath?.(data) === true);
+  const prepared = !byPath && format.prepare ? format.prepare(data, o) : data;
+  // An encoder that writes to a path needs one: the temp gets a name.
+  if (byPath) resolved.native.namedTemp = true;
+  const target = resolveTarget(checked);
+  return inFileOrder(targetKey(target), async () => {
+    const marker = o.marker === true;
+    const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);
+    const result: WriteResult = { path: target.toString(), format: format.name };
+    if (bytes !== undefined) result.bytes = bytes;
+    if (rows !== undefined) result.rows = rows;
+    // After the commit: a write that fails or is killed before it leaves the old file
+    // and the old marker, which still describes it.
+    if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: format.name }, { fsync: resolved.native.fsync });
+    return result;
+  });
+}
+
