@@ -4,13 +4,13 @@
 // in use: Hadoop's classic committer (readers test that `_SUCCESS` exists) and the
 // S3A committers' JSON (`name`, `timestamp`, `hostname`, `committer`, `filenames`).
 
-import { lstatSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
 import { invalidArgType, rethrow } from './errors';
 import { native } from './native';
-import { checkPath, type PathLike } from './target';
+import { checkPath, resolveTarget, type PathLike } from './target';
 import { writeFile } from './write-file';
 
 export const MARKER = '_SUCCESS';
@@ -106,8 +106,9 @@ function markerBeside(filePath: string): string {
 }
 
 /** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
-export function removeMarker(filePath: PathLike): void {
-  rmSync(markerBeside(String(checkPath(filePath))), { force: true });
+export function removeMarker(filePath: PathLike, options: { fsync?: boolean } = {}): Promise<void> {
+  const marker = markerBeside(String(checkPath(filePath)));
+  return native().removeDurable(resolveTarget(marker), options.fsync ?? true).catch(rethrow);
 }
 
 /**
@@ -132,10 +133,11 @@ export async function writeFileMarker(filePath: PathLike, info: PartInfo = {}, o
 }
 
 /**
- * A marked single-file write: removes a stale `_SUCCESS` beside `path`, lets `produce`
- * fill the staged file (its CRC32C is computed as the bytes are written), commits it,
- * then writes the manifest. A failure before the commit leaves the old file and no
- * marker (the old marker is gone: readers wait rather than trust a stale one).
+ * A marked single-file write: lets `produce` fill the staged file (its CRC32C is
+ * computed as the bytes are written), removes the stale `_SUCCESS` beside `path`
+ * (durably), commits, then writes the manifest. A failure before the commit leaves the
+ * old file and, unless it came after the removal, the old marker that describes it;
+ * never a marker beside content it does not describe.
  */
 export async function writeWithMarker(
   path: PathLike,
@@ -147,9 +149,12 @@ export async function writeWithMarker(
   let info: PartInfo;
   try {
     file.trackChecksum();
-    removeMarker(path);
     const extra = (await produce(file)) ?? {};
     const { bytes, crc32c } = await file.digest();
+    // Retired only now: a failure or kill while producing leaves the old file with the
+    // marker that describes it; from here to the new marker there is none, never a
+    // stale one beside new content.
+    await removeMarker(path, { fsync: options?.fsync });
     await file.commit();
     info = { ...extra, bytes, checksum: crc32c ?? undefined };
   } finally {

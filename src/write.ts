@@ -5,7 +5,7 @@
 
 import { openAtomicFrom } from './atomic-file';
 import { invalidArgType } from './errors';
-import { writeFileMarker } from './manifest';
+import { removeMarker, writeFileMarker } from './manifest';
 import './formats/builtins';
 import { pickFormat, type Format, type FormatOptions } from './formats/registry';
 import { FileSink } from './formats/sink';
@@ -49,6 +49,7 @@ async function serializeInto(target: string | Buffer, format: Format, data: unkn
     if (byPath) {
       result = await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, data, options);
       resolved.signal?.throwIfAborted();
+      if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
       await file.commit(true);
     } else {
       // The marker's checksum is computed as the bytes go by, not by reading the file back.
@@ -58,6 +59,7 @@ async function serializeInto(target: string | Buffer, format: Format, data: unkn
       await sink.close();
       bytes = sink.bytesWritten;
       if (marker) crc32c = (await file.digest()).crc32c ?? undefined;
+      if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
       await file.commit();
     }
     return { bytes, rows: typeof result === 'number' ? result : undefined, crc32c };
@@ -91,8 +93,9 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
     const result: WriteResult = { path: target.toString(), format: format.name };
     if (bytes !== undefined) result.bytes = bytes;
     if (rows !== undefined) result.rows = rows;
-    // After the commit: a write that fails or is killed before it leaves the old file
-    // and the old marker, which still describes it.
+    // The stale marker was retired (durably) just before the commit: a write that fails
+    // or is killed while serializing leaves the old file and the old marker, which
+    // still describes it; after the commit there is no marker until the new one.
     if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: format.name }, { fsync: resolved.native.fsync });
     return result;
   });

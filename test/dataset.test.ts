@@ -276,12 +276,18 @@ describe('verify and isComplete', () => {
     expect(await aw.isComplete(file)).toBe(true);
     expect(await aw.isComplete(join(dir, 'other.bin'))).toBe(false);
     expect(entries(dir)).toEqual(['_SUCCESS', 'data.bin']);
-    // A failed marked write has already removed the stale marker: readers wait.
+    // A marked write that fails while producing keeps the old file and the marker that
+    // still describes it (the stale marker is retired only right before the commit).
     await expect(
-      manifestModule.writeWithMarker(file, async () => {
+      manifestModule.writeWithMarker(file, async (f: import('../src/atomic-file.js').AtomicFile) => {
+        await f.write('partial');
         throw new Error('serializer failed');
       }),
     ).rejects.toThrow('serializer failed');
+    expect(entries(dir)).toEqual(['_SUCCESS', 'data.bin']);
+    expect(await aw.verify(file)).toMatchObject({ ok: true, checked: 1 });
+    // Retiring a marker is durable and leaves readers waiting.
+    await manifestModule.removeMarker(file);
     expect(entries(dir)).toEqual(['data.bin']);
     expect(await aw.isComplete(file)).toBe(false);
     // The marker for a file written by other code: read back to checksum it.

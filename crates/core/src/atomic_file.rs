@@ -281,6 +281,23 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Removes `target` if present and (with `fsync`) syncs its directory, so that the
+/// removal is durable before anything published after it. Used to retire a stale
+/// `_SUCCESS` marker before the file it described is replaced.
+pub fn remove_durable(target: &Target, fsync: bool) -> Result<()> {
+    let target_path = target.path();
+    let dir = Dir::open(&target.dir).map_err(|e| Error::from_io(e, "open", &target_path))?;
+    match dir.unlink(&target.name) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::from_io(e, "unlink", &target_path)),
+    }
+    if fsync {
+        dir.sync().map_err(|e| Error::from_io(e, "fsync", &target.dir))?;
+    }
+    Ok(())
+}
+
 /// The whole protocol for data already in memory.
 pub fn write_file(target: Target, data: &[u8], opts: &Options) -> Result<()> {
     let mut file = AtomicFile::create(target, opts)?;
@@ -456,6 +473,16 @@ mod tests {
         let opts = Options { mkdir: true, ..Options::durable() };
         write_file(resolve(&path).unwrap(), b"x", &opts).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn remove_durable_removes_and_tolerates_missing() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("_SUCCESS");
+        std::fs::write(&path, b"{}").unwrap();
+        remove_durable(&resolve(&path).unwrap(), true).unwrap();
+        assert!(!path.exists());
+        remove_durable(&resolve(&path).unwrap(), true).unwrap();
     }
 
     #[test]

@@ -135,6 +135,13 @@ pub fn open_atomic_sync(#[napi(ts_arg_type = "string | Buffer")] resolved_path: 
     AtomicFile::create(target, &core::Options::from(&options)).map(AtomicHandle::new).map_err(js_error)
 }
 
+/// Removes a file (if present) and syncs its directory.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn remove_durable(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, fsync: bool) -> Result<Object<'_>> {
+    let target = resolved(&resolved_path)?;
+    run_async(env, move || core::remove_durable(&target, fsync))
+}
+
 #[napi(ts_return_type = "Promise<Array<string | Buffer>>")]
 pub fn sweep(env: &Env, #[napi(ts_arg_type = "string | Buffer")] dir: PathArg, older_than_ms: f64, dry_run: bool) -> Result<Object<'_>> {
     let dir = to_path(&dir);

@@ -179,3 +179,6 @@ impl Encoder {
         self.rows
     }
 }
+
+#[cfg(test)]
+mod tests;
