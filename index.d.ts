@@ -28,6 +28,13 @@ declare namespace writeFileAtomic {
     exclusive?: boolean;
     /** Create missing parent directories (default `false` here, as in write-file-atomic). */
     mkdir?: boolean;
+    /**
+     * Windows only: how many ms the publish keeps retrying while another process holds
+     * the target open (the `EPERM`/`EBUSY` of write-file-atomic#28: virus scanners,
+     * indexers, readers). Default 5000; `0` fails at once. A real permission error
+     * (a read-only target, an ACL) is never retried. No effect on other platforms.
+     */
+    busyTimeout?: number;
   }
 
   interface OpenOptions extends WriteOptions {
@@ -70,6 +77,72 @@ declare namespace writeFileAtomic {
     [Symbol.asyncDispose](): Promise<void>;
     [Symbol.dispose](): void;
   }
+
+  // --- S3: s3://bucket/key targets (src/s3/). Declared before the local overloads so an
+  // `s3://` string picks these (and their results) first. ---
+
+  type S3Url = `s3://${string}`;
+
+  /** An `S3Client` from `@aws-sdk/client-s3` (an optional peer dependency). */
+  interface S3ClientLike {
+    send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any>;
+  }
+
+  interface S3Options {
+    /** The client to use; default: one from the SDK's standard chain (env, profile, `AWS_ENDPOINT_URL`). */
+    s3?: S3ClientLike;
+    /** Path-style requests; default `true` when `AWS_ENDPOINT_URL(_S3)` is set (local servers). */
+    forcePathStyle?: boolean;
+    /** Create only: fails with `EPRECONDITION` when the object exists (`exclusive: true` means the same). */
+    ifNoneMatch?: '*';
+    /** Compare and swap: replaces only the object with this ETag, else `EPRECONDITION`. */
+    ifMatch?: string;
+    /** From this size up, a multipart upload (default 16 MiB, at least 5 MiB). */
+    multipartThreshold?: number;
+    /** Part size (default 8 MiB, at least 5 MiB). */
+    partSize?: number;
+    /** Parts (or dataset files) uploaded at once (default 4). */
+    concurrency?: number;
+    /** updateJson: attempts after a lost race (412) before it gives up (default 10). */
+    maxRetries?: number;
+    contentType?: string;
+    /** Where the local staging directory is made (default `os.tmpdir()`). */
+    stagingDir?: string;
+  }
+
+  interface S3Result {
+    url: string;
+    /** The new object's ETag, quoted as S3 sends it; pass it as `ifMatch` to replace exactly this version. */
+    etag: string;
+    /** The version id on a versioned bucket, else `null`. */
+    versionId: string | null;
+  }
+
+  /** An S3 failure: `code` is `EPRECONDITION` (412), `ECONFLICT` (409 after retries), `ENOENT`, `EACCES`, a network code, or `ES3`. */
+  interface S3Error extends Error {
+    code: string;
+    statusCode?: number;
+    s3Code?: string;
+    requestId?: string;
+    path: string;
+  }
+
+  interface S3WriteStream extends AtomicWriteStream {
+    /** Set once the object is uploaded, before 'finish'. */
+    s3: S3Result | undefined;
+  }
+
+  /** Stages `data` locally (through the same atomic writer), then uploads it whole with a checksum S3 verifies. */
+  function writeFile(url: S3Url, data: WriteData | StreamSource, options?: (StreamWriteOptions & S3Options) | BufferEncoding): Promise<S3Result>;
+  function writeJson(url: S3Url, value: unknown, options?: WriteJsonOptions & S3Options): Promise<S3Result>;
+  /** Optimistic on S3: GET with its ETag, PUT with `If-Match` (`If-None-Match: *` when missing), retried on 412. `fn` may run more than once. */
+  function updateJson<T = unknown>(url: S3Url, fn: (current: T) => T | undefined | PromiseLike<T | undefined>, options?: Omit<UpdateJsonOptions<T>, 'lockTimeout'> & Omit<S3Options, 'ifMatch' | 'ifNoneMatch'>): Promise<T>;
+  function createWriteStream(url: S3Url, options?: (WriteStreamOptions & S3Options) | BufferEncoding): S3WriteStream;
+  function write(data: unknown, url: S3Url, options?: FormatWriteOptions & S3Options): Promise<WriteResult & S3Result>;
+  /** Parts under the key prefix first, then `_SUCCESS` (with each part's ETag) last. */
+  function writeDataset(url: S3Url, fn: (stage: DatasetStage) => unknown, options?: DatasetOptions & Omit<S3Options, 'ifMatch' | 'ifNoneMatch'>): Promise<DatasetResult>;
+  function verify(url: S3Url, options?: VerifyOptions & S3Options): Promise<VerifyResult>;
+  function isComplete(url: S3Url, options?: S3Options): Promise<boolean>;
 
   /** write-file-atomic's `sync`: the whole protocol on the calling thread. */
   function sync(filename: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void;
@@ -358,7 +431,7 @@ declare namespace writeFileAtomic {
     eol?: '\n' | '\r\n';
     /** csv/tsv: write the header line (default `true`). */
     header?: boolean;
-    /** parquet: default `snappy`; `zstd` uses Node's zlib where it has zstd, else the optional `zstd-codec`. */
+    /** parquet: default `snappy`; all four are built into the addon's encoder. */
     compression?: 'snappy' | 'zstd' | 'gzip' | 'none' | 'uncompressed';
     /** parquet: rows per row group (default 100,000); also how many rows are held in memory. */
     rowGroupSize?: number;

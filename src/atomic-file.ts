@@ -8,6 +8,7 @@ import { toBuffer, type BufferData } from './data';
 import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, type PathLike } from './target';
+import { fdReleased, retryOnFdExhaustion } from './fd-wait';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -114,6 +115,12 @@ export class AtomicFile {
     }
   }
 
+  /** @internal The native handle, for encoders in the core that write to the temp themselves (parquet). */
+  nativeHandle(): NativeHandle {
+    this.#checkOpen();
+    return this.#handle;
+  }
+
   /** Removes the temp; the target is untouched. Idempotent; a no-op once commit() started. */
   abort(): void {
     if (this.#state !== 'open') return;
@@ -131,6 +138,7 @@ export class AtomicFile {
 
   #finish(state: State): void {
     this.#state = state;
+    fdReleased();
     this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 
@@ -161,9 +169,7 @@ function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
 }
 
 export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
-  return native()
-    .openAtomic(target, resolved.native)
-    .then((handle) => new AtomicFile(target, handle, resolved), rethrow);
+  return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native)).then((handle) => new AtomicFile(target, handle, resolved), rethrow);
 }
 
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {

@@ -14,6 +14,7 @@ import { native } from './native';
 import { parseMode, resolveOptions, type ResolvedOptions } from './options';
 import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from './source';
 import { AtomicWriteStream, parseHighWaterMark } from './stream';
+import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, type PathLike } from './target';
 import type * as Binding from '../native/binding';
 
@@ -323,6 +324,7 @@ function parseBoolean(value: unknown, name: string, fallback: boolean): boolean 
  * nothing is published and the old dataset stays.
  */
 export function writeDataset(dir: PathLike, fn: (stage: Stage) => unknown, options: DatasetOptions = {}): Promise<DatasetResult> {
+  if (isS3Url(dir)) return s3().writeDatasetS3(dir, fn, options);
   const path = checkPath(dir, 'dir');
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);

@@ -4,8 +4,10 @@
 
 import { promises as fsp, readFileSync } from 'node:fs';
 import { abortError, invalidArgType } from './errors';
+import { retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
 import { resolveOptions, type WriteOptions } from './options';
+import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, type PathLike } from './target';
 import { writeFileWith } from './write-file';
 
@@ -264,11 +266,20 @@ export function updateJson<T = unknown>(
   format.rest = writeOptions;
   const timeout = checkTimeout(lockTimeout, 'options.lockTimeout', 30_000);
   const resolved = resolveOptions(writeOptions, { mkdir: true });
+  if (isS3Url(path)) {
+    // Optimistic on S3 (read with ETag, write with If-Match, retry): no lock file there.
+    const name = String(path instanceof URL ? path.href : path);
+    const codec = { serialize: (v: unknown) => serialize(v, format, name), parse: (t: string) => parse(t, name), defaultText: defaultData === undefined ? undefined : serialize(defaultData, format, name) };
+    return s3().updateJson(path, fn, codec, options);
+  }
   const file = checkPath(path);
   // The default goes through JSON like stored data does: `fn` may mutate what it gets,
   // and an unserializable default fails here, before anything exists on disk.
   const defaultText = defaultData === undefined ? undefined : serialize(defaultData, format, file);
-  return update(file, fn, { format, defaultText, timeout, resolved });
+  // Out of descriptors at the lock, the read or the write's open: nothing was written
+  // and the lock is given back, so the whole update waits its turn and runs again
+  // (`fn` may run more than once, as on S3).
+  return retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved }));
 }
 
 interface UpdatePlan {

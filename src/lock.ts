@@ -9,6 +9,7 @@ import type { LockHandle, LockRequest } from '../native/binding';
 import { invalidArgType, outOfRange, toNodeError, type NodeStyleError } from './errors';
 import { native, type NativeWriteOptions } from './native';
 import { checkPath, type PathLike } from './target';
+import { fdReleased, retryOnFdExhaustion } from './fd-wait';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -155,6 +156,8 @@ export class FileLock {
       handle?.release();
     } catch (err) {
       throw toNodeError(err);
+    } finally {
+      fdReleased();
     }
   }
 
@@ -375,7 +378,8 @@ async function acquire(path: string | Buffer, request: Request, wait: boolean): 
   const { signal } = request;
   if (signal?.aborted) throw lockAbortError(path, signal);
   // Uncontested: open and lock in one native call, on this thread.
-  const now = opening(() => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir));
+  // Out of descriptors: wait for some (see fd-wait.ts) rather than fail.
+  const now = await retryOnFdExhaustion(async () => opening(() => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir)));
   if (now) return new FileLock(path, now, request);
   if (!wait) return null;
   const handle = openHandle(path, request);

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
 import { invalidArgType, rethrow } from './errors';
 import { native } from './native';
+import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, type PathLike } from './target';
 import { writeFile } from './write-file';
 
@@ -242,7 +243,8 @@ function readMarker(dir: string): { kind: VerifyResult['marker']; manifest?: Man
  * The cheap check a consumer polls: `_SUCCESS` exists in `dir` and is empty (Hadoop's
  * marker) or JSON. Given a file, the marker beside it must list that file.
  */
-export function isComplete(dirOrFile: PathLike): Promise<boolean> {
+export function isComplete(dirOrFile: PathLike, options?: object): Promise<boolean> {
+  if (isS3Url(dirOrFile)) return s3().isComplete(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
   return new Promise((resolve) => {
     const { dir, only } = locate(path);
@@ -343,6 +345,7 @@ async function verifyOnce(dir: string, only: string | undefined, checksums: bool
  * a concurrent writer never makes a complete dataset look broken.
  */
 export function verify(dirOrFile: PathLike, options: VerifyOptions = {}): Promise<VerifyResult> {
+  if (isS3Url(dirOrFile)) return s3().verify(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   const checksums = options.checksums ?? true;

@@ -26,6 +26,11 @@ export interface WriteOptions {
   exclusive?: boolean;
   /** Create missing parent directories. */
   mkdir?: boolean;
+  /**
+   * Windows: ms to keep retrying the publish while another process holds the target
+   * open (EPERM/EBUSY, write-file-atomic#28); default 5000, 0 disables. No effect elsewhere.
+   */
+  busyTimeout?: number;
 }
 
 export interface ResolvedOptions {
@@ -67,6 +72,17 @@ function parseBoolean(value: unknown, name: string, fallback: boolean): boolean 
   return value;
 }
 
+const MAX_BUSY_TIMEOUT = 0xffffffff;
+
+function parseBusyTimeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw invalidArgType('options.busyTimeout', 'of type number', value);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_BUSY_TIMEOUT) {
+    throw outOfRange('options.busyTimeout', `an integer >= 0 and <= ${MAX_BUSY_TIMEOUT} (milliseconds)`, value);
+  }
+  return value;
+}
+
 export function resolveOptions(options: unknown, defaults: { mkdir: boolean }): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options === 'string') options = { encoding: options };
@@ -105,6 +121,7 @@ export function resolveOptions(options: unknown, defaults: { mkdir: boolean }): 
       namedTemp: o.tmpfileCreated !== undefined,
       // write-file-atomic: `chown: false` leaves the new file to the writer.
       writerOwns: o.chown === false,
+      busyTimeout: parseBusyTimeout(o.busyTimeout),
     },
   };
 }

@@ -10,6 +10,7 @@ import { openAtomicFrom } from './atomic-file';
 import { invalidArgType, outOfRange } from './errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
+import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, type PathLike } from './target';
 
 export interface WriteStreamOptions extends WriteOptions, ProgressOptions {
@@ -27,6 +28,8 @@ export interface StreamTarget {
   path: string | Buffer;
   open: () => Promise<AtomicFile>;
   beforeCommit?: (file: AtomicFile) => Promise<void>;
+  /** Runs after the commit, before 'finish' (an s3:// stream uploads its staged file here). */
+  afterCommit?: () => Promise<void>;
   signal?: AbortSignal;
   highWaterMark?: number;
   encoding?: BufferEncoding;
@@ -98,6 +101,7 @@ export class AtomicWriteStream extends Writable {
     this.#commit = (async () => {
       await this.#target.beforeCommit?.(file);
       await file.commit();
+      await this.#target.afterCommit?.();
     })();
     this.#commit.then(
       () => {
@@ -151,6 +155,7 @@ export function parseHighWaterMark(value: unknown): number | undefined {
  * durably. Options are those of `writeFile` plus `highWaterMark` and `onProgress`.
  */
 export function createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): AtomicWriteStream {
+  if (isS3Url(path)) return s3().createWriteStream(path, options);
   const resolved = resolveOptions(options, { mkdir: false });
   const given = checkPath(path);
   const target = resolveTarget(given);

@@ -5,9 +5,11 @@ import { invalidArgType, rethrow } from './errors';
 import { toBuffer } from './data';
 import { openAtomicFrom } from './atomic-file';
 import { native } from './native';
+import { fdReleased, retryOnFdExhaustion } from './fd-wait';
 import { inFileOrder } from './queue';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { isS3Url, s3 } from './s3/url';
 import { isStreamSource, progressOptions, slices, writeStreamed, type StreamSource } from './source';
 
 export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
@@ -26,6 +28,7 @@ async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: Res
 
 /** Validates everything, then writes; the promise settles after the write is durable. */
 export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean, compat = false): Promise<void> {
+  if (isS3Url(path)) return s3().writeFile(path, data, options, compat) as Promise<never>;
   const resolved = resolveOptions(options, { mkdir: mkdirDefault });
   const target = resolveTarget(checkPath(path, 'filename'));
   const progress = progressOptions(options);
@@ -47,7 +50,9 @@ export function writeFileWith(path: unknown, data: unknown, options: unknown, mk
   return inFileOrder(targetKey(target), () => {
     // Callbacks and signals need the steps apart; everything else is one native call.
     if (resolved.tmpfileCreated || resolved.signal) return writeStaged(target, bytes, resolved);
-    return native().writeFile(target, bytes, resolved.native).catch(rethrow);
+    return retryOnFdExhaustion(() => native().writeFile(target, bytes, resolved.native))
+      .finally(fdReleased)
+      .catch(rethrow);
   });
 }
 

@@ -11,6 +11,7 @@ import { pickFormat, type Format, type FormatOptions } from './formats/registry'
 import { FileSink } from './formats/sink';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { inFileOrder } from './queue';
+import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
 
 export interface FormatWriteOptions extends WriteOptions {
@@ -76,6 +77,7 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw invalidArgType('options', 'an object such as { format: "csv" }', options);
   }
+  if (isS3Url(path)) return s3().write(data, path, options);
   const o: FormatOptions = { ...options };
   const checked = checkPath(path);
   const format = pickFormat(o.format, typeof checked === 'string' ? checked : checked.toString());

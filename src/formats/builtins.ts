@@ -1,5 +1,5 @@
 // The built-in formats by name and extension. Each module (and its encoder:
-// apache-arrow, hyparquet-writer) is required only when a write first needs it.
+// apache-arrow; the addon for parquet) is required only when a write first needs it.
 /* eslint-disable @typescript-eslint/no-require-imports */
 
 import { defineFormat } from './registry';

@@ -5,6 +5,7 @@
 
 import type { AtomicFile } from '../atomic-file';
 import { invalidArgType } from '../errors';
+import type { NativeHandle } from '../native';
 
 const CHUNK = 1 << 20;
 const done: Promise<void> = Promise.resolve();
@@ -108,6 +109,22 @@ export class FileSink implements ByteSink {
     return previous.then(() => {
       if (this.#failed !== undefined) throw this.#failed;
     });
+  }
+
+  /**
+   * For an encoder in the core that writes into the file itself (parquet): the native
+   * handle, once every buffered byte has reached the file. Report what it wrote with
+   * `countNative`.
+   */
+  async nativeHandle(): Promise<NativeHandle> {
+    await this.#flush();
+    await this.#inFlight;
+    if (this.#failed !== undefined) throw this.#failed;
+    return this.#file.nativeHandle();
+  }
+
+  countNative(bytes: number): void {
+    this.bytesWritten += bytes;
   }
 
   /** Flushes everything and waits until it is in the file (not yet synced). */

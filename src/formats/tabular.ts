@@ -169,7 +169,7 @@ function arrowKind(type: ArrowField['type']): Kind {
 }
 
 /** One column of a RecordBatch as plain values (`null` where null); typed arrays when dense. */
-function arrowColumn(vector: ArrowVectorLike, kind: Kind): ArrayLike<unknown> {
+export function arrowColumn(vector: ArrowVectorLike, kind: Kind): ArrayLike<unknown> {
   const dense = vector.nullCount === 0;
   if (dense && (kind === 'int32' || kind === 'uint32' || kind === 'int64' || kind === 'uint64' || kind === 'float64' || kind === 'float32')) {
     const values = vector.toArray();

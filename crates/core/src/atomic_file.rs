@@ -34,6 +34,12 @@ pub struct Options {
     pub exclusive: bool,
     /// Create missing parent directories (and sync them).
     pub mkdir: bool,
+    /// Windows: how long the publish keeps retrying while another process holds the
+    /// target open (a sharing violation, or access denied by a handle without delete
+    /// sharing: npm/write-file-atomic#28). `None`: [`sys::DEFAULT_BUSY_TIMEOUT`];
+    /// zero: one attempt. A real permission error is never retried. No effect
+    /// elsewhere: a POSIX rename does not fail that way.
+    pub busy_timeout: Option<std::time::Duration>,
     /// Use a named temp even where an anonymous one is possible, because the caller
     /// needs a path (to hand to a library, or to `tmpfileCreated`).
     pub named_temp: bool,
@@ -61,6 +67,7 @@ pub struct AtomicFile {
     owner: Option<(u32, u32)>,
     fsync: bool,
     exclusive: bool,
+    busy_timeout: std::time::Duration,
     /// btrfs does not persist an `O_TMPFILE` file's data on fsync before it is linked.
     sync_after_link: bool,
     finished: bool,
@@ -78,7 +85,7 @@ impl AtomicFile {
         let target_path = target.path();
         let open_err = |e: io::Error| Error::from_io(e, "open", &target_path);
         let dir = match Dir::open(&target.dir) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && opts.mkdir => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && opts.mkdir => {
                 mkdir_durable(&target.dir).map_err(open_err)?;
                 Dir::open(&target.dir).map_err(open_err)?
             }
@@ -107,6 +114,7 @@ impl AtomicFile {
             owner,
             fsync: opts.fsync,
             exclusive: opts.exclusive,
+            busy_timeout: opts.busy_timeout.unwrap_or(sys::DEFAULT_BUSY_TIMEOUT),
             sync_after_link,
             finished: false,
             written: 0,
@@ -223,7 +231,7 @@ impl AtomicFile {
                 let result = if self.exclusive {
                     self.dir.rename_noreplace(tmp, &self.target.name)
                 } else {
-                    self.dir.rename(tmp, &self.target.name)
+                    self.dir.rename_retrying(tmp, &self.target.name, self.busy_timeout)
                 };
                 result.map_err(|e| rename_error(e, &self.dir.path.join(tmp), &target_path))
             }
@@ -321,7 +329,7 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
                 sys::mark_in_use(&file)?;
                 return Ok((file, Temp::Named(name)));
             }
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = e,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
             Err(e) => return Err(e),
         }
     }
@@ -329,7 +337,7 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
 }
 
 fn rename_error(e: io::Error, temp: &Path, target: &Path) -> Error {
-    if e.raw_os_error() == Some(libc::EEXIST) {
+    if e.kind() == io::ErrorKind::AlreadyExists {
         // Create-only publish lost to an existing file: the target is what matters.
         return Error::from_io(e, "rename", target);
     }

@@ -66,7 +66,7 @@ impl Staging {
         let target_path = target.path();
         let open_err = |e: io::Error| Error::from_io(e, "open", &target.dir);
         let parent = match Dir::open(&target.dir) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && opts.mkdir => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && opts.mkdir => {
                 mkdir_durable(&target.dir).map_err(open_err)?;
                 Dir::open(&target.dir).map_err(open_err)?
             }
@@ -183,7 +183,7 @@ impl Staging {
             None => match self.parent.rename_noreplace(&self.name, &self.target.name) {
                 Ok(()) => None,
                 // Someone else published first: swap with theirs.
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Some(self.exchange()?),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Some(self.exchange()?),
                 Err(e) => return Err(self.rename_error(e)),
             },
             Some(stat) if stat.is_dir => Some(self.exchange()?),
@@ -209,10 +209,11 @@ impl Staging {
     /// Swaps the staging directory with the existing target; returns the name the old
     /// version now has.
     fn exchange(&self) -> Result<OsString> {
-        #[cfg(target_os = "linux")]
+        // Linux: renameat2(RENAME_EXCHANGE); macOS: renameatx_np(RENAME_SWAP).
+        #[cfg(any(target_os = "linux", target_os = "macos"))]
         match self.parent.rename_exchange(&self.name, &self.target.name) {
             Ok(()) => return Ok(self.name.clone()),
-            Err(e) if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)) => {
+            Err(e) if !e.raw_os_error().is_some_and(|c| [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOTSUP].contains(&c)) => {
                 return Err(self.rename_error(e));
             }
             Err(_) => {}

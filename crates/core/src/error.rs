@@ -28,7 +28,12 @@ impl Error {
     }
 
     pub fn from_io(err: io::Error, syscall: &'static str, path: &Path) -> Error {
-        Error::new(err.raw_os_error().unwrap_or(libc::EIO), syscall, Some(path))
+        #[cfg(not(windows))]
+        let errno = err.raw_os_error().unwrap_or(libc::EIO);
+        // Windows codes (what std and our Win32 calls return) become Node's errno.
+        #[cfg(windows)]
+        let errno = err.raw_os_error().map_or(libc::EIO, crate::sys::errno_from_os);
+        Error::new(errno, syscall, Some(path))
     }
 
     /// An operation on an atomic file that was already committed or aborted.
@@ -47,7 +52,12 @@ impl Error {
 
     /// libuv-style description, e.g. "no such file or directory".
     pub fn description(&self) -> String {
+        #[cfg(not(windows))]
         let text = io::Error::from_raw_os_error(self.errno).to_string();
+        // On Windows std would read the errno as a Windows code; the C runtime knows
+        // errno texts.
+        #[cfg(windows)]
+        let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(self.errno)) }.to_string_lossy().into_owned();
         // std formats "No such file or directory (os error 2)"; Node prints it lowercase
         // and without the suffix.
         let text = text.split(" (os error").next().unwrap_or(&text).to_string();

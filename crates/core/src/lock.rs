@@ -12,7 +12,10 @@
 //! drop them. They support shared/exclusive and byte ranges. Where the kernel has no
 //! OFD locks (`EINVAL`, before Linux 3.15) we fall back to `flock`, which has the same
 //! per-open-file semantics but locks the whole file only. Other Unix systems use
-//! `flock`; other OSes std's `File::try_lock` (whole file, waits poll).
+//! `flock`; Windows `LockFileEx` (byte ranges; locks there are mandatory, one more
+//! reason to lock a sidecar and never the data); other OSes std's `File::try_lock`
+//! (whole file). Where a blocked wait cannot be interrupted (Windows and others),
+//! waits poll.
 //!
 //! A contended wait blocks in the kernel (`F_OFD_SETLKW` / `flock`), so it is woken by
 //! the release itself, and [`Interrupt`] ends it early on timeout or abort; see
@@ -67,8 +70,10 @@ pub enum Mechanism {
     Ofd = 0,
     /// BSD `flock`: whole file only.
     Flock = 1,
-    /// std's `File::try_lock` family (non-Unix): whole file only.
+    /// std's `File::try_lock` family (neither Unix nor Windows): whole file only.
     Std = 2,
+    /// Windows `LockFileEx` / `UnlockFileEx`: shared or exclusive byte ranges.
+    LockFileEx = 3,
 }
 
 impl Mechanism {
@@ -76,6 +81,7 @@ impl Mechanism {
         match v {
             0 => Mechanism::Ofd,
             1 => Mechanism::Flock,
+            3 => Mechanism::LockFileEx,
             _ => Mechanism::Std,
         }
     }
@@ -90,6 +96,8 @@ pub fn default_mechanism() -> Mechanism {
         Mechanism::Ofd
     } else if cfg!(unix) {
         Mechanism::Flock
+    } else if cfg!(windows) {
+        Mechanism::LockFileEx
     } else {
         Mechanism::Std
     }
@@ -327,6 +335,7 @@ mod sys {
         }
     }
 
+    #[cfg(target_os = "linux")]
     fn flock_request(ty: libc::c_int, range: Range) -> libc::flock {
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
         fl.l_type = ty as libc::c_short;
@@ -340,8 +349,9 @@ mod sys {
 
     pub(super) fn lock_type(mode: Mode) -> libc::c_int {
         match mode {
-            Mode::Shared => libc::F_RDLCK,
-            Mode::Exclusive => libc::F_WRLCK,
+            // `as`: c_short on macOS and the BSDs, c_int on Linux.
+            Mode::Shared => libc::F_RDLCK as libc::c_int,
+            Mode::Exclusive => libc::F_WRLCK as libc::c_int,
         }
     }
 
@@ -404,7 +414,7 @@ mod sys {
     pub fn unlock(file: &File, mechanism: Mechanism, range: Range) -> io::Result<()> {
         loop {
             let result = match mechanism {
-                Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLK, libc::F_UNLCK, range).map(drop),
+                Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLK, libc::F_UNLCK as libc::c_int, range).map(drop),
                 _ => flock(file, libc::LOCK_UN),
             };
             match result {
@@ -422,8 +432,66 @@ mod sys {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 mod sys {
+    //! `LockFileEx` on the range (a range of length 0, "to the end however far the
+    //! file grows", is every byte from the offset on), failing immediately: blocked
+    //! waits poll, because a blocked `LockFileEx` cannot be interrupted.
+    use super::{Mechanism, Mode, Range};
+    use std::fs::File;
+    use std::io;
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::ERROR_LOCK_VIOLATION;
+    use windows_sys::Win32::Storage::FileSystem::{LockFileEx, UnlockFileEx, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY};
+    use windows_sys::Win32::System::IO::OVERLAPPED;
+
+    pub use super::portable_sys::{key, open};
+
+    fn span(range: Range) -> (OVERLAPPED, u32, u32) {
+        let mut overlapped: OVERLAPPED = unsafe { std::mem::zeroed() };
+        overlapped.Anonymous.Anonymous.Offset = range.offset as u32;
+        overlapped.Anonymous.Anonymous.OffsetHigh = (range.offset >> 32) as u32;
+        let length = if range.length == 0 { u64::MAX - range.offset } else { range.length };
+        (overlapped, length as u32, (length >> 32) as u32)
+    }
+
+    pub fn try_lock(file: &File, _: Mechanism, mode: Mode, range: Range) -> io::Result<bool> {
+        let (mut overlapped, low, high) = span(range);
+        let mut flags = LOCKFILE_FAIL_IMMEDIATELY;
+        if mode == Mode::Exclusive {
+            flags |= LOCKFILE_EXCLUSIVE_LOCK;
+        }
+        if unsafe { LockFileEx(file.as_raw_handle(), flags, 0, low, high, &mut overlapped) } != 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(ERROR_LOCK_VIOLATION as i32) {
+            return Ok(false);
+        }
+        Err(e)
+    }
+
+    pub fn lock_blocking(_: &File, _: Mechanism, _: Mode, _: Range) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+
+    /// Windows unlocks exactly the range that was locked.
+    pub fn unlock(file: &File, _: Mechanism, range: Range) -> io::Result<()> {
+        let (mut overlapped, low, high) = span(range);
+        if unsafe { UnlockFileEx(file.as_raw_handle(), 0, low, high, &mut overlapped) } != 0 {
+            return Ok(());
+        }
+        Err(io::Error::last_os_error())
+    }
+}
+
+// Windows shares the open and the key; other OSes use all of it.
+#[cfg(not(any(unix, windows)))]
+use portable_sys as sys;
+
+#[cfg(not(unix))]
+#[cfg_attr(windows, allow(dead_code))]
+mod portable_sys {
     //! std only: `File::try_lock` / `try_lock_shared` (`LockFileEx` on Windows, where
     //! locks are mandatory: that is one more reason to lock a sidecar, never the data).
     use super::{Mechanism, Mode, Range};

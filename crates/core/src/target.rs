@@ -62,7 +62,26 @@ pub fn resolve(path: &Path) -> Result<Target> {
         return Err(Error::new(libc::EISDIR, "open", Some(path)));
     }
     let dir = std::fs::canonicalize(&target.dir).unwrap_or(target.dir);
+    #[cfg(windows)]
+    let dir = without_verbatim_prefix(dir);
     Ok(Target { dir, name: target.name })
+}
+
+/// Windows `canonicalize` answers `\\?\C:\dir`; users (and Node's error messages)
+/// expect `C:\dir`. Long paths still work: std and `sys::windows` add the prefix back
+/// to the paths they pass to Win32 when a path needs it.
+#[cfg(windows)]
+fn without_verbatim_prefix(path: PathBuf) -> PathBuf {
+    use std::os::windows::ffi::{OsStrExt, OsStringExt};
+    use std::path::{Component, Prefix};
+    let wide: Vec<u16> = path.as_os_str().encode_wide().collect();
+    let simpler: Vec<u16> = match path.components().next() {
+        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimDisk(_)) => wide[4..].to_vec(),
+        // \\?\UNC\server\share -> \\server\share
+        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimUNC(..)) => [&[92u16, 92][..], &wide[8..]].concat(),
+        _ => return path,
+    };
+    PathBuf::from(std::ffi::OsString::from_wide(&simpler))
 }
 
 fn is_dot_name(name: &OsStr) -> bool {

@@ -4,6 +4,8 @@
 
 mod dataset;
 mod lock;
+mod parquet;
+mod s3;
 mod write;
 
 use atomicwriter_core::{self as core, pool};

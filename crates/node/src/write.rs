@@ -19,6 +19,9 @@ pub struct WriteOptions {
     pub named_temp: bool,
     /// `chown: false`: the writer owns the file, the old owner is not carried over.
     pub writer_owns: Option<bool>,
+    /// Windows: ms to keep retrying a publish while another process holds the target
+    /// open (absent: the core's default; 0: no retry).
+    pub busy_timeout: Option<u32>,
 }
 
 impl From<&WriteOptions> for core::Options {
@@ -31,6 +34,7 @@ impl From<&WriteOptions> for core::Options {
             mkdir: o.mkdir,
             named_temp: o.named_temp,
             writer_owns: o.writer_owns.unwrap_or(false),
+            busy_timeout: o.busy_timeout.map(|ms| Duration::from_millis(ms.into())),
         }
     }
 }
@@ -69,6 +73,11 @@ pub struct AtomicHandle {
 impl AtomicHandle {
     fn new(file: AtomicFile) -> AtomicHandle {
         AtomicHandle { file: Arc::new(SharedFile::new(file)) }
+    }
+
+    /// The open file, for encoders that write into it from Rust (parquet).
+    pub(crate) fn shared(&self) -> Arc<SharedFile> {
+        self.file.clone()
     }
 }
 

@@ -53,6 +53,31 @@ impl Column<'_> {
     }
 }
 
+/// Whether the first values of a column repeat enough for a dictionary to pay: at most
+/// half of a sample of up to 4096 non-null values are distinct.
+pub(crate) fn repeats(kind: Kind, column: &Column<'_>, rows: usize) -> bool {
+    const SAMPLE: usize = 4096;
+    let mut seen = std::collections::HashSet::new();
+    let mut taken = 0;
+    for r in (0..rows).filter(|&r| column.valid(r)).take(SAMPLE) {
+        let value = match kind.width() {
+            Some(w) => &column.values[r * w..(r + 1) * w],
+            None => {
+                let o = column.offsets.expect("checked");
+                let at = |i: usize| i32::from_le_bytes(o[i * 4..i * 4 + 4].try_into().unwrap()).max(0) as usize;
+                let (a, b) = (at(r), at(r + 1));
+                if a > b || b > column.values.len() {
+                    return true; // refused when written
+                }
+                &column.values[a..b]
+            }
+        };
+        seen.insert(value);
+        taken += 1;
+    }
+    seen.len() * 2 <= taken
+}
+
 /// Buffers reused from one column to the next.
 #[derive(Default)]
 pub(crate) struct Scratch {

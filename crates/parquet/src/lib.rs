@@ -13,8 +13,9 @@ pub use columns::Column;
 pub use schema::{Field, Kind};
 
 use atomicwriter_core::{self as core, SharedFile};
-use parquet::basic::{Compression as Codec, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::basic::{Compression as Codec, GzipLevel, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::ColumnPath;
 use parquet::file::writer::SerializedFileWriter;
 use sink::{Sink, Target};
 use std::fmt;
@@ -25,6 +26,7 @@ pub enum Compression {
     None,
     Snappy,
     Zstd,
+    Gzip,
 }
 
 #[derive(Debug, Clone)]
@@ -61,15 +63,18 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// An open Parquet file: `write_row_group` as many times as needed, then `finish`.
 pub struct Encoder {
+    /// Created with the first row group, which decides where dictionaries pay.
     writer: Option<SerializedFileWriter<Sink>>,
+    start: Option<(Sink, WriterPropertiesBuilder)>,
     fields: Vec<Field>,
     failure: Arc<std::sync::Mutex<Option<core::Error>>>,
     rows: u64,
     finished: bool,
+    broken: bool,
 }
 
 impl Encoder {
-    /// Writes into the staged temp of `file` (the header is written at once).
+    /// Writes into the staged temp of `file`.
     pub fn to_file(file: Arc<SharedFile>, fields: Vec<Field>, options: &Options) -> Result<Encoder> {
         Encoder::new(Target::File(file), fields, options)
     }
@@ -80,11 +85,13 @@ impl Encoder {
     }
 
     fn new(target: Target, fields: Vec<Field>, options: &Options) -> Result<Encoder> {
-        let schema = Arc::new(schema::message(&fields).map_err(|e| Error::Parquet(e.to_string()))?);
+        // Refuse a bad schema now, before any row is encoded.
+        schema::message(&fields).map_err(|e| Error::Parquet(e.to_string()))?;
         let codec = match options.compression {
             Compression::None => Codec::UNCOMPRESSED,
             Compression::Snappy => Codec::SNAPPY,
             Compression::Zstd => Codec::ZSTD(ZstdLevel::default()),
+            Compression::Gzip => Codec::GZIP(GzipLevel::default()),
         };
         let statistics = if options.statistics { EnabledStatistics::Page } else { EnabledStatistics::None };
         let props = WriterProperties::builder()
@@ -92,14 +99,33 @@ impl Encoder {
             .set_statistics_enabled(statistics)
             .set_created_by(options.created_by.clone())
             // Row groups are cut by the caller: one per `write_row_group`.
-            .set_max_row_group_row_count(None)
-            .build();
+            .set_max_row_group_row_count(None);
         let sink = Sink::new(target);
         let failure = sink.failure.clone();
-        let mut encoder = Encoder { writer: None, fields, failure, rows: 0, finished: false };
-        let writer = SerializedFileWriter::new(sink, schema, Arc::new(props)).map_err(|e| encoder.error(e))?;
-        encoder.writer = Some(writer);
-        Ok(encoder)
+        Ok(Encoder { writer: None, start: Some((sink, props)), fields, failure, rows: 0, finished: false, broken: false })
+    }
+
+    /// The writer, created on first use with a dictionary only for the columns whose
+    /// first values repeat (`sample`): a dictionary of mostly unique values makes the
+    /// file larger and the write slower, and the crate would keep one until it fills.
+    fn writer(&mut self, sample: Option<(usize, &[Column<'_>])>) -> Result<&mut SerializedFileWriter<Sink>> {
+        if let Some((sink, mut props)) = self.start.take() {
+            if let Some((rows, columns)) = sample {
+                for (field, column) in self.fields.iter().zip(columns) {
+                    let path = ColumnPath::new(vec![field.name.clone()]);
+                    props = props.set_column_dictionary_enabled(path, columns::repeats(field.kind, column, rows));
+                }
+            }
+            let schema = Arc::new(schema::message(&self.fields).map_err(|e| Error::Parquet(e.to_string()))?);
+            match SerializedFileWriter::new(sink, schema, Arc::new(props.build())) {
+                Ok(writer) => self.writer = Some(writer),
+                Err(e) => {
+                    self.broken = true;
+                    return Err(self.error(e));
+                }
+            }
+        }
+        self.writer.as_mut().ok_or_else(|| Error::Invalid("an earlier write failed".into()))
     }
 
     /// The core's error if the file write failed, else the parquet crate's.
@@ -118,14 +144,15 @@ impl Encoder {
         for (field, column) in self.fields.iter().zip(columns) {
             column.check(field, rows)?;
         }
-        if self.finished {
-            return Err(Error::Invalid("the file is finished".into()));
+        if self.finished || self.broken {
+            return Err(Error::Invalid("the file is finished, or an earlier write failed".into()));
         }
-        let writer = self.writer.as_mut().ok_or_else(|| Error::Invalid("an earlier row group failed".into()))?;
+        let fields = self.fields.clone();
+        let writer = self.writer(Some((rows, columns)))?;
         let result = (|| {
             let mut group = writer.next_row_group()?;
             let mut scratch = columns::Scratch::default();
-            for (field, column) in self.fields.iter().zip(columns) {
+            for (field, column) in fields.iter().zip(columns) {
                 let mut out = group.next_column()?.expect("one column writer per field");
                 columns::write(&mut out, field.kind, column, rows, &mut scratch)?;
                 out.close()?;
@@ -140,7 +167,7 @@ impl Encoder {
             }
             Err(e) => {
                 // A half-written row group cannot be continued.
-                self.writer = None;
+                self.broken = true;
                 Err(self.error(e))
             }
         }
@@ -148,13 +175,12 @@ impl Encoder {
 
     /// Writes the footer and hands every remaining byte to the file.
     pub fn finish(&mut self) -> Result<()> {
-        if self.finished {
-            return Err(Error::Invalid("the file is finished".into()));
+        if self.finished || self.broken {
+            return Err(Error::Invalid("the file is finished, or an earlier write failed".into()));
         }
-        let writer = self.writer.as_mut().ok_or_else(|| Error::Invalid("an earlier row group failed".into()))?;
         self.finished = true;
         // Flushes the crate's buffer, and so ours, into the file.
-        let result = writer.finish().map(|_| ());
+        let result = self.writer(None)?.finish().map(|_| ());
         result.map_err(|e| self.error(e))
     }
 

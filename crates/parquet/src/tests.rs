@@ -35,7 +35,7 @@ fn every_kind_with_nulls_round_trips() {
     ]
     .map(|(name, kind)| Field { name: name.into(), kind })
     .to_vec();
-    for compression in [Compression::None, Compression::Snappy, Compression::Zstd] {
+    for compression in [Compression::None, Compression::Snappy, Compression::Zstd, Compression::Gzip] {
         let mut enc = Encoder::to_memory(fields.clone(), &options(compression)).unwrap();
         let bools = [1u8, 0, 1];
         let i32s = le(&[-7i32, 0, i32::MAX], i32::to_le_bytes);
@@ -48,7 +48,10 @@ fn every_kind_with_nulls_round_trips() {
         let ms = le(&[86_400_000.0f64 * 2.0 + 5.0, -1.0, 0.0], f64::to_le_bytes);
         // Row 1 is null everywhere; the bitmap starts at bit 3 to test the offset.
         let validity = [0b0010_1000u8];
-        let col = |values: &[u8], offsets: Option<&[u8]>| Column { values: unsafe { std::mem::transmute::<&[u8], &[u8]>(values) }, offsets: offsets.map(|o| unsafe { std::mem::transmute::<&[u8], &[u8]>(o) }), validity: Some((&validity[..], 3)) };
+        fn column<'a>(values: &'a [u8], offsets: Option<&'a [u8]>, validity: &'a [u8]) -> Column<'a> {
+            Column { values, offsets, validity: Some((validity, 3)) }
+        }
+        let col = |values, offsets| column(values, offsets, &validity);
         let columns = [
             col(&bools, None),
             col(&i32s, None),
@@ -129,4 +132,31 @@ fn writes_into_an_atomic_file_in_chunks() {
     assert_eq!(rows.len(), values.len());
     assert_eq!(rows[12345][0], Value::Double(values[12345]));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dictionaries_only_for_columns_whose_values_repeat() {
+    let fields = ["unique", "repeated", "unique_text", "repeated_text"].map(|n| Field { name: n.into(), kind: if n.ends_with("text") { Kind::Utf8 } else { Kind::Int64 } }).to_vec();
+    let mut enc = Encoder::to_memory(fields, &options(Compression::Snappy)).unwrap();
+    let n = 10_000i64;
+    let unique = le(&(0..n).collect::<Vec<_>>(), i64::to_le_bytes);
+    let repeated = le(&(0..n).map(|i| i % 10).collect::<Vec<_>>(), i64::to_le_bytes);
+    let text = |f: &dyn Fn(i64) -> String| {
+        let mut values = Vec::new();
+        let mut offsets = vec![0i32];
+        for i in 0..n {
+            values.extend_from_slice(f(i).as_bytes());
+            offsets.push(values.len() as i32);
+        }
+        (values, le(&offsets, i32::to_le_bytes))
+    };
+    let (uv, uo) = text(&|i| format!("name-{i}"));
+    let (rv, ro) = text(&|i| format!("cat-{}", i % 3));
+    let plain = |values| Column { values, offsets: None, validity: None };
+    enc.write_row_group(n as usize, &[plain(&unique), plain(&repeated), Column { values: &uv, offsets: Some(&uo), validity: None }, Column { values: &rv, offsets: Some(&ro), validity: None }]).unwrap();
+    enc.finish().unwrap();
+    let reader = SerializedFileReader::new(bytes::Bytes::from(enc.take_bytes())).unwrap();
+    let group = reader.metadata().row_group(0);
+    let dictionary: Vec<bool> = group.columns().iter().map(|c| c.dictionary_page_offset().is_some()).collect();
+    assert_eq!(dictionary, [false, true, false, true]);
 }

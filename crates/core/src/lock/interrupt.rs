@@ -42,6 +42,8 @@ type Thread = libc::pthread_t;
 #[cfg(not(unix))]
 type Thread = ();
 
+// The blocked-thread bookkeeping only exists for signal wake-ups (Unix).
+#[cfg_attr(not(unix), allow(dead_code))]
 struct State {
     /// Why the wait ends: `ETIMEDOUT` or `ECANCELED`.
     reason: Option<i32>,
@@ -193,6 +195,7 @@ fn kick_now(state: &mut State) -> bool {
     false
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 fn kick_backoff(kicks: u32) -> Duration {
     Duration::from_millis(1 << kicks.saturating_sub(1).min(5))
 }

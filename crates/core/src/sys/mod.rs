@@ -1,12 +1,17 @@
-//! The OS layer behind one interface: Unix (with Linux fast paths) through libc
-//! `*at` calls, every other OS through Rust's std alone.
+//! The OS layer behind one interface: Unix (with Linux and macOS fast paths) through
+//! libc `*at` calls, Windows through Win32, any other OS through Rust's std alone.
 
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
 pub use unix::*;
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
+
+#[cfg(not(any(unix, windows)))]
 mod portable;
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 pub use portable::*;

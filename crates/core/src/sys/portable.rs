@@ -1,13 +1,15 @@
-//! The portable path for OSes without the Unix `*at` calls (Windows among them):
-//! std only. Names are resolved through the directory's path, a named temp is
-//! created with `create_new`, and the rename is `std::fs::rename` (`MoveFileExW`
-//! with replace on Windows). Directory sync is best effort: Windows cannot open a
-//! directory for `FlushFileBuffers` through std.
+//! The portable path for OSes that are neither Unix nor Windows: std only. Names are
+//! resolved through the directory's path, a named temp is created with `create_new`,
+//! and the rename is `std::fs::rename`. Directory sync is best effort.
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// No OS here is known to fail a rename because a reader holds the target open.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
 pub struct Dir {
     pub path: PathBuf,
@@ -52,6 +54,10 @@ impl Dir {
 
     pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
         std::fs::rename(self.path.join(from), self.path.join(to))
+    }
+
+    pub fn rename_retrying(&self, from: &OsStr, to: &OsStr, _busy_timeout: Duration) -> io::Result<()> {
+        self.rename(from, to)
     }
 
     pub fn rename_noreplace(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {

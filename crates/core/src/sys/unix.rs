@@ -1,6 +1,7 @@
 //! The Unix syscall layer: every name is resolved relative to a directory fd, so a
 //! write cannot be redirected by renaming or replacing a directory on the path while
-//! it runs. Linux adds `O_TMPFILE`, `renameat2` and `linkat` through `/proc/self/fd`.
+//! it runs. Linux adds `O_TMPFILE`, `renameat2` and `linkat` through `/proc/self/fd`;
+//! macOS adds `renameatx_np` (`RENAME_EXCL`, `RENAME_SWAP`) and `F_FULLFSYNC`.
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
@@ -8,6 +9,11 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A POSIX rename never fails because a reader holds the target open (that is a
+/// Windows failure): there is nothing to retry.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
 pub struct Dir {
     fd: OwnedFd,
@@ -119,9 +125,24 @@ impl Dir {
         Ok(())
     }
 
+    /// [`Dir::rename`]; the busy timeout only matters on Windows.
+    pub fn rename_retrying(&self, from: &OsStr, to: &OsStr, _busy_timeout: Duration) -> io::Result<()> {
+        self.rename(from, to)
+    }
+
     /// Create-only rename: fails with EEXIST instead of replacing.
     pub fn rename_noreplace(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
         let (f, t) = (cstr(from)?, cstr(to)?);
+        #[cfg(target_os = "macos")]
+        {
+            let ret = retry(|| unsafe { libc::renameatx_np(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), libc::RENAME_EXCL) });
+            match ret {
+                Ok(_) => return Ok(()),
+                // Filesystems without RENAME_EXCL (not APFS/HFS+): link + unlink below.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOTSUP | libc::EOPNOTSUPP | libc::ENOSYS)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         #[cfg(target_os = "linux")]
         {
             let ret = retry(|| unsafe {
@@ -147,6 +168,15 @@ impl Dir {
         Ok(())
     }
 
+    /// Swaps two names atomically (both must exist); APFS and HFS+ support it, other
+    /// filesystems answer `ENOTSUP`.
+    #[cfg(target_os = "macos")]
+    pub fn rename_exchange(&self, a: &OsStr, b: &OsStr) -> io::Result<()> {
+        let (a, b) = (cstr(a)?, cstr(b)?);
+        retry(|| unsafe { libc::renameatx_np(self.raw(), a.as_ptr(), self.raw(), b.as_ptr(), libc::RENAME_SWAP) })?;
+        Ok(())
+    }
+
     pub fn unlink(&self, name: &OsStr) -> io::Result<()> {
         let c = cstr(name)?;
         retry(|| unsafe { libc::unlinkat(self.raw(), c.as_ptr(), 0) })?;
@@ -154,20 +184,26 @@ impl Dir {
     }
 
     pub fn sync(&self) -> io::Result<()> {
-        retry(|| unsafe { libc::fsync(self.raw()) })?;
-        Ok(())
+        full_sync(self.raw())
     }
+}
+
+/// `fsync`, except on macOS, where fsync only reaches the drive's cache and
+/// `F_FULLFSYNC` reaches the media; filesystems that refuse it (network, FAT) get
+/// plain fsync.
+fn full_sync(fd: RawFd) -> io::Result<()> {
+    #[cfg(target_os = "macos")]
+    if retry(|| unsafe { libc::fcntl(fd, libc::F_FULLFSYNC) }).is_ok() {
+        return Ok(());
+    }
+    retry(|| unsafe { libc::fsync(fd) })?;
+    Ok(())
 }
 
 pub fn fdatasync(file: &File) -> io::Result<()> {
     #[cfg(target_os = "macos")]
     {
-        // fsync on macOS only reaches the drive's cache; F_FULLFSYNC reaches the media.
-        if retry(|| unsafe { libc::fcntl(file.as_raw_fd(), libc::F_FULLFSYNC) }).is_ok() {
-            return Ok(());
-        }
-        retry(|| unsafe { libc::fsync(file.as_raw_fd()) })?;
-        Ok(())
+        full_sync(file.as_raw_fd())
     }
     #[cfg(not(target_os = "macos"))]
     {
@@ -177,8 +213,7 @@ pub fn fdatasync(file: &File) -> io::Result<()> {
 }
 
 pub fn fsync(file: &File) -> io::Result<()> {
-    retry(|| unsafe { libc::fsync(file.as_raw_fd()) })?;
-    Ok(())
+    full_sync(file.as_raw_fd())
 }
 
 pub fn fchmod(file: &File, mode: u32) -> io::Result<()> {
