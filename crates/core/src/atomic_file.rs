@@ -74,9 +74,14 @@ pub struct AtomicFile {
     /// Bytes written through `write`, and their CRC32C once `track_checksum` was called.
     written: u64,
     crc: Option<Crc32c>,
+    /// Size of the file being replaced (0 when there is none).
+    replaced_size: u64,
 }
 
 const TEMP_MODE: u32 = 0o600;
+/// Replacing a file at least this large frees its blocks (with `discard`, the disk is
+/// told synchronously) inside the rename unless the old inode is kept open across it.
+const DEFER_FREE_AT: u64 = 1 << 20;
 const NAME_ATTEMPTS: usize = 16;
 
 impl AtomicFile {
@@ -119,6 +124,7 @@ impl AtomicFile {
             finished: false,
             written: 0,
             crc: None,
+            replaced_size: existing.map_or(0, |s| s.size),
         };
         // The temp stays 0600 and ours while it is written; owner and mode go on at
         // commit, on the fd, before the data sync and the rename.
@@ -210,6 +216,7 @@ impl AtomicFile {
                 sys::fsync(&file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
             }
         }
+        let replaced = self.hold_replaced_file();
         let dir_sync = self.fsync.then(|| dir_sync::before_rename(&self.dir));
         self.publish(&file)?;
         self.finished = true;
@@ -221,7 +228,21 @@ impl AtomicFile {
         if let Some(pending) = dir_sync {
             pending.renamed(&self.dir).map_err(|e| Error::from_io(e, "fsync", &self.dir.path))?;
         }
+        if let Some(old) = replaced {
+            crate::pool::spawn(move || drop(old));
+        }
         Ok(())
+    }
+
+    /// Keeps the file being replaced open across the rename, so that freeing its blocks
+    /// happens when a worker closes it after the commit, not inside the rename where it
+    /// delays the caller (a 512 MiB file took 0.25 s to free here). Unix only: on
+    /// Windows an open handle would make the replace fail.
+    fn hold_replaced_file(&self) -> Option<File> {
+        if !cfg!(unix) || self.replaced_size < DEFER_FREE_AT {
+            return None;
+        }
+        self.dir.open_existing(&self.target.name).ok()
     }
 
     fn publish(&mut self, file: &File) -> Result<()> {

@@ -22,6 +22,7 @@ pub struct EntryStat {
     pub gid: u32,
     pub is_dir: bool,
     pub is_file: bool,
+    pub size: u64,
 }
 
 impl Dir {
@@ -34,7 +35,7 @@ impl Dir {
 
     pub fn stat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
         match std::fs::metadata(self.path.join(name)) {
-            Ok(m) => Ok(Some(EntryStat { mode: 0o666, uid: 0, gid: 0, is_dir: m.is_dir(), is_file: m.is_file() })),
+            Ok(m) => Ok(Some(EntryStat { mode: 0o666, uid: 0, gid: 0, is_dir: m.is_dir(), is_file: m.is_file(), size: m.len() })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

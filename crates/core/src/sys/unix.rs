@@ -27,6 +27,7 @@ pub struct EntryStat {
     pub gid: u32,
     pub is_dir: bool,
     pub is_file: bool,
+    pub size: u64,
 }
 
 fn cstr(name: &OsStr) -> io::Result<CString> {
@@ -74,6 +75,7 @@ impl Dir {
                 gid: st.st_gid,
                 is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
                 is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+                size: st.st_size as u64,
             })),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
             Err(e) => Err(e),

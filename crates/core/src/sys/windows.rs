@@ -61,6 +61,7 @@ pub struct EntryStat {
     pub gid: u32,
     pub is_dir: bool,
     pub is_file: bool,
+    pub size: u64,
 }
 
 /// A NUL-terminated path for Win32, in the `\\?\` form when it is too long for the
@@ -108,7 +109,7 @@ impl Dir {
             Ok(m) => {
                 // Windows has one permission bit: read-only.
                 let mode = if m.permissions().readonly() { 0o444 } else { 0o666 };
-                Ok(Some(EntryStat { mode, uid: 0, gid: 0, is_dir: m.is_dir(), is_file: m.is_file() }))
+                Ok(Some(EntryStat { mode, uid: 0, gid: 0, is_dir: m.is_dir(), is_file: m.is_file(), size: m.len() }))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
