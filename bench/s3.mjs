@@ -1,6 +1,6 @@
 // S3 benchmarks against a local moto_server (127.0.0.1; set AW_MOTO_SERVER):
 //  1. upload of a 1 GiB file: atomicwriter's writeFile('s3://…') (staged through the
-//     core, CRC32C/SHA-256 checksums S3 verifies, multipart, abort on failure) against a
+//     core, CRC32C checksums S3 verifies, multipart, abort on failure) against a
 //     bare @aws-sdk/lib-storage `Upload` of the same file with the same part size and
 //     concurrency. Each run in a fresh process; contenders interleaved; medians; peak RSS.
 //  2. updateJson on one S3 object from 4 processes: updates/s and retries per update.
@@ -181,7 +181,7 @@ Part size 8 MiB, 4 parts in flight for both.
 
 | contender | time | throughput | ratio | peak RSS |
 |---|---:|---:|---:|---:|
-| atomicwriter \`writeFile('s3://…', readStream)\` (staged via the core, CRC32C + per-part SHA-256, conditional-ready) | ${(ours.ms / 1000).toFixed(2)} s | ${ours.mibps.toFixed(1)} MiB/s | ${(ours.mibps / base.mibps).toFixed(2)}× | ${ours.rss.toFixed(0)} MiB |
+| atomicwriter \`writeFile('s3://…', readStream)\` (staged via the core, CRC32C per part, S3-verified) | ${(ours.ms / 1000).toFixed(2)} s | ${ours.mibps.toFixed(1)} MiB/s | ${(ours.mibps / base.mibps).toFixed(2)}× | ${ours.rss.toFixed(0)} MiB |
 | bare \`@aws-sdk/lib-storage\` \`Upload\` of the same file | ${(base.ms / 1000).toFixed(2)} s | ${base.mibps.toFixed(1)} MiB/s | 1.00× | ${base.rss.toFixed(0)} MiB |
 | (breakdown) ours' local staging step alone, no upload | ${(row('staging-only').ms / 1000).toFixed(2)} s | ${row('staging-only').mibps.toFixed(1)} MiB/s | – | ${row('staging-only').rss.toFixed(0)} MiB |
 

@@ -281,7 +281,9 @@ export class Stage {
     } catch (err) {
       rethrow(err);
     }
-    const file = await openAtomicFrom(resolveTarget(join(this.#root, name)), resolved);
+    // makeParent checked that no component is a symlink; the path is used as it is
+    // (resolveTarget would write through a link at the final name).
+    const file = await openAtomicFrom(join(this.#root, name), resolved);
     file.trackChecksum();
     return file;
   }

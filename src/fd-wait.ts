@@ -3,14 +3,15 @@
 // 10,000 writes started at once would each open a temp and a directory; with a low
 // `ulimit -n` most would fail with EMFILE although every one of them could have run a
 // moment later. An open that fails with EMFILE has created nothing, so it is safe to
-// try again: the caller joins a FIFO queue, and the queue's head tries again whenever
-// one of our writes or locks gives its descriptors back (`fdReleased`), or every
-// POLL_MS for descriptors freed by other code. A success lets the next one try at once.
-// If the head has waited GIVE_UP_MS in vain (the descriptors are held by code that
-// will not let go, or by writes that wait for each other), it fails with EMFILE and
-// a message that says so; so do the ones behind it, each after one more try.
+// try again: the caller joins a FIFO queue, and queued operations are tried again when
+// one of ours gives descriptors back (`fdReleased`), when a retried one settles, or
+// every POLL_MS (for descriptors freed by other code). How many run at once adapts: one
+// more after each success, no more than are running after each EMFILE.
+// An operation that has waited GIVE_UP_MS (ATOMICWRITER_EMFILE_WAIT_MS, default 60 s)
+// fails at its next EMFILE with a message that says so: the descriptors are held by
+// code that does not let go.
 //
-// Only opens wait here; the blocking is in JS promises, never on the core's threads,
+// Only opens are retried; the waiting is in JS promises, never on the core's threads,
 // which must stay free to finish the writes that will release descriptors.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -37,8 +38,13 @@ const queue: Waiter[] = [];
 // lock, read and write) fails through to the outer retry instead of queueing behind
 // its own caller, which would wait forever.
 const nested = new AsyncLocalStorage<boolean>();
-let draining = false;
-let wakeAgain = false;
+// Attempts launched from the queue and not settled yet, and how many may run at once:
+// the window grows by one with every success and shrinks to what is running when an
+// attempt finds no descriptor, so the queue neither runs one operation at a time
+// (each may include a fsync) nor retries all of them on every release.
+let running = 0;
+let window = 1;
+const MAX_WINDOW = 1024;
 let timer: NodeJS.Timeout | undefined;
 
 export function isFdExhausted(err: unknown): boolean {
@@ -54,47 +60,69 @@ function explain(err: unknown, waited: number): unknown {
   return err;
 }
 
+/** Polls while the queue is stuck: descriptors freed by other code wake nobody. */
 function schedule(): void {
   if (queue.length === 0 || timer !== undefined) return;
   timer = setTimeout(() => {
     timer = undefined;
-    void drain();
+    window = Math.max(window, running + 1);
+    pump();
   }, POLL_MS);
 }
 
-async function drain(): Promise<void> {
-  if (draining) {
-    wakeAgain = true;
-    return;
-  }
-  draining = true;
+function launch(waiter: Waiter): void {
+  running++;
+  let attempt: Promise<unknown>;
   try {
-    do {
-      wakeAgain = false;
-      while (queue.length > 0) {
-        const head = queue[0] as Waiter;
-        try {
-          const value = await nested.run(true, head.attempt);
-          queue.shift();
-          head.resolve(value);
-        } catch (caught) {
-          const err = toNodeError(caught);
-          const waited = Date.now() - head.since;
-          if (isFdExhausted(err) && waited < GIVE_UP_MS) break;
-          queue.shift();
-          head.reject(isFdExhausted(err) ? explain(err, waited) : err);
-        }
-      }
-    } while (wakeAgain && queue.length > 0);
-  } finally {
-    draining = false;
-    schedule();
+    attempt = Promise.resolve(nested.run(true, waiter.attempt));
+  } catch (err) {
+    attempt = Promise.reject(err);
   }
+  attempt.then(
+    (value) => {
+      running--;
+      window = Math.min(window + 1, MAX_WINDOW);
+      waiter.resolve(value);
+      pump();
+    },
+    (caught: unknown) => {
+      running--;
+      const err = toNodeError(caught);
+      const waited = Date.now() - waiter.since;
+      if (isFdExhausted(err) && waited < GIVE_UP_MS) {
+        // Back to the head; the next release, settle or poll tries again (not now:
+        // nothing was freed since this attempt failed).
+        queue.unshift(waiter);
+        window = Math.max(1, running);
+        schedule();
+        return;
+      }
+      waiter.reject(isFdExhausted(err) ? explain(err, waited) : err);
+      pump();
+    },
+  );
 }
 
-/** Descriptors of ours were closed: the head of the queue may try again now. */
+function pump(): void {
+  while (queue.length > 0 && running < window) launch(queue.shift() as Waiter);
+  schedule();
+}
+
+let releasedPending = false;
+
+/**
+ * Descriptors of ours were closed: one more queued operation may try now. Deferred to
+ * the next turn of the event loop, so a chain of quick failures and releases cannot
+ * keep the microtask queue busy forever.
+ */
 export function fdReleased(): void {
-  if (queue.length > 0) void drain();
+  if (queue.length === 0 || releasedPending) return;
+  releasedPending = true;
+  setImmediate(() => {
+    releasedPending = false;
+    window = Math.max(window, running + 1);
+    pump();
+  });
 }
 
 /**
@@ -116,7 +144,7 @@ export function retryOnFdExhaustion<T>(open: () => Promise<T>): Promise<T> {
     if (!isFdExhausted(err)) throw err;
     return new Promise<T>((resolve, reject) => {
       queue.push({ attempt: open, resolve: resolve as (value: unknown) => void, reject, since: Date.now() });
-      schedule();
+      pump();
     });
   });
 }

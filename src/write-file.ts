@@ -5,7 +5,7 @@ import { invalidArgType, rethrow } from './errors';
 import { toBuffer } from './data';
 import { openAtomicFrom } from './atomic-file';
 import { native } from './native';
-import { fdReleased, retryOnFdExhaustion } from './fd-wait';
+import { fdReleased, isFdExhausted, retryOnFdExhaustion } from './fd-wait';
 import { inFileOrder } from './queue';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
@@ -50,9 +50,14 @@ export function writeFileWith(path: unknown, data: unknown, options: unknown, mk
   return inFileOrder(targetKey(target), () => {
     // Callbacks and signals need the steps apart; everything else is one native call.
     if (resolved.tmpfileCreated || resolved.signal) return writeStaged(target, bytes, resolved);
-    return retryOnFdExhaustion(() => native().writeFile(target, bytes, resolved.native))
-      .finally(fdReleased)
-      .catch(rethrow);
+    // Its descriptors are closed when it settles; a failure for want of one freed none.
+    return retryOnFdExhaustion(() => native().writeFile(target, bytes, resolved.native)).then(
+      () => fdReleased(),
+      (err: unknown) => {
+        if (!isFdExhausted(err)) fdReleased();
+        rethrow(err);
+      },
+    );
   });
 }
 

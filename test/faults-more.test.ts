@@ -216,6 +216,9 @@ describe.skipIf(!canQuota)('EDQUOT under a btrfs qgroup limit (needs root and bt
 // rather than fail: many concurrent writes under a low `ulimit -n` all succeed. When no
 // descriptor comes back for ATOMICWRITER_EMFILE_WAIT_MS (default 60 s) it fails with
 // EMFILE and says so. writeFileSync cannot wait: it fails with EMFILE at once.
+// updateJson needs several descriptors at once (lock, read, temp, directory): out of
+// any of them, it gives its lock back and the whole update waits its turn (`fn` may
+// then run more than once, as in the optimistic S3 path).
 
 /** Runs `body` (an async function body with `aw`, `dir`, `fs`, `path`) in a child under `ulimit -n 64`. */
 async function underUlimit(body: string, env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
@@ -242,7 +245,7 @@ const TALLY = `
 `;
 
 describe('EMFILE under ulimit -n 64: the library waits for descriptors', () => {
-  it('1,000 concurrent writes of four kinds, 200 updateJson calls and 250 locks all succeed, no temp left', async () => {
+  it('1,000 concurrent writes of four kinds, 200 updateJson calls (100 on one counter) and 250 locks all succeed, no temp left', async () => {
     const out = await underUlimit(`${TALLY}
       const jobs = [];
       for (let i = 0; i < 250; i++) {

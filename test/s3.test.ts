@@ -420,6 +420,37 @@ suite('s3:// targets', () => {
     expect(readdirSync(staging)).toEqual([]);
   });
 
+  // moto accepts any checksum (it verifies none, not even Content-MD5), so what S3 does
+  // with a wrong one cannot be shown here; what is shown is that every request carries
+  // the right CRC32C, by an independent implementation (@aws-crypto/crc32c).
+  it.each([
+    ['PutObjectCommand', 2 * MiB],
+    ['UploadPartCommand', 12 * MiB],
+  ])('every %s carries the CRC32C of its bytes', async (kind, size) => {
+    const { crc32c } = require('@aws-crypto/crc32c') as { crc32c(data: Uint8Array): number };
+    const seen: Array<{ body: Buffer; checksum: string | undefined; algorithm?: string; part?: number }> = [];
+    const recording = {
+      send: (command: { constructor: { name: string }; input: { Body?: Buffer; ChecksumCRC32C?: string; ChecksumAlgorithm?: string; PartNumber?: number } }, options?: { abortSignal?: AbortSignal }) => {
+        if (command.constructor.name === kind) seen.push({ body: command.input.Body as Buffer, checksum: command.input.ChecksumCRC32C, part: command.input.PartNumber ?? 0 });
+        if (command.constructor.name === 'CreateMultipartUploadCommand') seen.push({ body: Buffer.alloc(0), checksum: undefined, algorithm: command.input.ChecksumAlgorithm });
+        return client.send(command as never, options);
+      },
+    };
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 512) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    await aw.writeFile(`s3://${BUCKET}/crc/${kind}.bin`, data, { s3: recording, multipartThreshold: 5 * MiB, partSize: 5 * MiB });
+    const bodies = seen.filter((x) => x.algorithm === undefined).sort((a, b) => a.part! - b.part!);
+    expect(bodies.length).toBe(kind === 'PutObjectCommand' ? 1 : 3);
+    if (kind === 'UploadPartCommand') expect(seen.find((x) => x.algorithm)?.algorithm).toBe('CRC32C');
+    expect(Buffer.concat(bodies.map((x) => x.body)).equals(data)).toBe(true);
+    for (const { body, checksum } of bodies) {
+      const expected = Buffer.alloc(4);
+      expected.writeUInt32BE(crc32c(body) >>> 0);
+      expect(checksum).toBe(expected.toString('base64'));
+    }
+    expect((await body(`crc/${kind}.bin`)).equals(data)).toBe(true);
+  });
+
   it('a versioned bucket gives a versionId', async () => {
     await client.send(new sdk.CreateBucketCommand({ Bucket: 'aw-versioned' }));
     await client.send(new sdk.PutBucketVersioningCommand({ Bucket: 'aw-versioned', VersioningConfiguration: { Status: 'Enabled' } }));

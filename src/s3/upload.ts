@@ -1,12 +1,10 @@
 // Publishing a staged file to S3: one PutObject below the multipart threshold, else a
 // multipart upload with bounded memory (`concurrency` parts of `partSize` in flight).
-// Every request carries a checksum S3 verifies before it stores anything: the whole
-// object's CRC32C (computed by the core from the staged file) on PutObject, each
-// part's SHA-256 on UploadPart. Conditions (`If-None-Match: *`, `If-Match: etag`) go on
+// Every request carries a CRC32C that S3 verifies before it stores anything (computed
+// by the core: over the staged file for PutObject, over each part for UploadPart). Conditions (`If-None-Match: *`, `If-Match: etag`) go on
 // PutObject or CompleteMultipartUpload, the request that makes the object visible.
 // A failed multipart upload is aborted, so no partial object or orphan parts remain.
 
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { rethrow } from '../errors';
 import { native } from '../native';
@@ -105,7 +103,7 @@ async function multipart(client: S3ClientLike, loc: S3Location, file: string, si
   const handle = await fsp.open(file, 'r');
   let created: { UploadId?: string };
   try {
-    const command = new sdk.CreateMultipartUploadCommand({ ...base, ChecksumAlgorithm: 'SHA256', ContentType: options.contentType });
+    const command = new sdk.CreateMultipartUploadCommand({ ...base, ChecksumAlgorithm: 'CRC32C', ContentType: options.contentType });
     created = await send(client, command, options, 'CreateMultipartUpload', loc);
   } catch (err) {
     await handle.close();
@@ -114,7 +112,7 @@ async function multipart(client: S3ClientLike, loc: S3Location, file: string, si
   const UploadId = created.UploadId as string;
   try {
     const count = Math.max(1, Math.ceil(size / options.partSize));
-    const parts: Array<{ PartNumber: number; ETag: string; ChecksumSHA256: string }> = new Array(count);
+    const parts: Array<{ PartNumber: number; ETag: string; ChecksumCRC32C: string }> = new Array(count);
     let next = 0;
     let failed = false;
     // `concurrency` workers take part numbers in order; one failure stops them all.
@@ -123,15 +121,15 @@ async function multipart(client: S3ClientLike, loc: S3Location, file: string, si
         const index = next++;
         const position = index * options.partSize;
         const body = await readRange(handle, position, Math.min(options.partSize, size - position));
-        const checksum = createHash('sha256').update(body).digest('base64');
+        const checksum = crc32cBase64(native().crc32c(body));
         const out = await send(
           client,
-          new sdk.UploadPartCommand({ ...base, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length, ChecksumSHA256: checksum }),
+          new sdk.UploadPartCommand({ ...base, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length, ChecksumCRC32C: checksum }),
           options,
           'UploadPart',
           loc,
         );
-        parts[index] = { PartNumber: index + 1, ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256 ?? checksum };
+        parts[index] = { PartNumber: index + 1, ETag: out.ETag, ChecksumCRC32C: out.ChecksumCRC32C ?? checksum };
       }
     };
     await Promise.all(

@@ -111,12 +111,29 @@ impl Staging {
         self.target.path()
     }
 
-    /// Creates the directories a part named `name` (relative, `/`-separated) lives in.
+    /// Creates the directories a part named `name` (relative, `/`-separated) lives in,
+    /// and makes sure the part stays inside the staging directory: no component of
+    /// its path, the final name included, may be a symlink (code that writes parts by
+    /// path could have planted one), so nothing written there can land outside.
     pub fn make_parent(&self, name: &str) -> Result<()> {
         let rel = relative(name).ok_or_else(|| Error::new(libc::EINVAL, "mkdir", Some(&self.root.join(name))))?;
-        if let Some(dir) = rel.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let path = self.root.join(dir);
-            std::fs::create_dir_all(&path).map_err(|e| Error::from_io(e, "mkdir", &path))?;
+        let mut path = self.root.clone();
+        let components: Vec<_> = rel.components().collect();
+        for (i, component) in components.iter().enumerate() {
+            path.push(component);
+            let last = i + 1 == components.len();
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(Error::new(libc::ELOOP, "open", Some(&path))),
+                Ok(meta) if !last && !meta.is_dir() => return Err(Error::new(libc::ENOTDIR, "mkdir", Some(&path))),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !last => match std::fs::create_dir(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(Error::from_io(e, "mkdir", &path)),
+                },
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::from_io(e, "stat", &path)),
+            }
         }
         Ok(())
     }
@@ -400,6 +417,15 @@ mod tests {
         let s = Staging::create(resolve(&tmp.path().join("ds")).unwrap(), &durable()).unwrap();
         for bad in ["../x", "/abs", "a/../../x", "", "./a"] {
             assert_eq!(s.make_parent(bad).unwrap_err().code(), "EINVAL", "{bad}");
+        }
+        #[cfg(unix)]
+        {
+            let outside = TempDir::new();
+            std::os::unix::fs::symlink(outside.path(), s.path().join("link")).unwrap();
+            assert_eq!(s.make_parent("link/part").unwrap_err().code(), "ELOOP");
+            assert_eq!(s.make_parent("link").unwrap_err().code(), "ELOOP");
+            std::fs::write(s.path().join("file"), b"x").unwrap();
+            assert_eq!(s.make_parent("file/part").unwrap_err().code(), "ENOTDIR");
         }
         drop(s);
         assert_eq!(names(tmp.path()), vec!["f"]);
