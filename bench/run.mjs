@@ -32,6 +32,8 @@ const median = (xs) => {
 };
 
 function measure(contender, scenario) {
+  // Start every measurement from a clean page cache state: nothing dirty left over.
+  execFileSync('sync');
   const dir = mkdtempSync(join(workDir, 'run-'));
   try {
     const out = execFileSync(process.execPath, [join(here, 'worker.mjs'), contender, scenario, dir], {
@@ -49,7 +51,10 @@ for (const [scenario, contenders] of Object.entries(PLAN)) {
   if (only.length && !only.includes(scenario)) continue;
   results[scenario] = Object.fromEntries(contenders.map((c) => [c, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) {
+    // Rotate the order each round: whoever runs right after a large write's cleanup
+    // pays for its freed blocks (discard) otherwise.
+    const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
+    for (const c of order) {
       const m = measure(c, scenario);
       results[scenario][c].push(m);
       process.stderr.write(`${scenario} ${c} round ${r + 1}: ${(m.ops / m.seconds).toFixed(1)} ops/s\n`);

@@ -82,6 +82,8 @@ const TEMP_MODE: u32 = 0o600;
 /// Replacing a file at least this large frees its blocks (with `discard`, the disk is
 /// told synchronously) inside the rename unless the old inode is kept open across it.
 const DEFER_FREE_AT: u64 = 1 << 20;
+/// Slice of a large durable write after which writeback is started.
+const WRITEBACK_SLICE: usize = 8 << 20;
 const NAME_ATTEMPTS: usize = 16;
 
 impl AtomicFile {
@@ -145,8 +147,18 @@ impl AtomicFile {
 
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
         let file = self.file.as_ref().ok_or_else(|| self.closed_error("write"))?;
-        sys::write_all(file, buf).map_err(|e| Error::from_io(e, "write", &self.target.path()))?;
-        self.written += buf.len() as u64;
+        // A durable write of many megabytes is written in slices, and the disk is asked
+        // to start on each slice as soon as it is in the page cache: the copy and the
+        // device work overlap, so the final fdatasync has little left to wait for
+        // (512 MiB in one write(2) then fdatasync took 0.14 s + 0.5 s here).
+        let slice = if self.fsync && buf.len() > WRITEBACK_SLICE { WRITEBACK_SLICE } else { buf.len().max(1) };
+        for part in buf.chunks(slice) {
+            sys::write_all(file, part).map_err(|e| Error::from_io(e, "write", &self.target.path()))?;
+            if self.fsync && part.len() >= WRITEBACK_SLICE {
+                sys::start_writeback(file, self.written, part.len() as u64);
+            }
+            self.written += part.len() as u64;
+        }
         if let Some(crc) = &mut self.crc {
             crc.update(buf);
         }
