@@ -108,8 +108,11 @@ if (!only.length || only.includes('2g')) {
   }
 }
 
-writeFileSync(join(here, 'results', 'write.json'), JSON.stringify(summary, null, 2) + '\n');
-writeFileSync(join(here, 'results', 'write.md'), report(summary));
+// A partial run (some scenarios named) only prints: results/ keeps the last full run.
+if (!only.length) {
+  writeFileSync(join(here, 'results', 'write.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileSync(join(here, 'results', 'write.md'), report(summary));
+}
 console.log(report(summary));
 
 function report(s) {

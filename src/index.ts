@@ -3,15 +3,38 @@
 
 import { atomicWrite, AtomicFile, openAtomic, openAtomicSync } from './atomic-file';
 import { sweep } from './sweep';
-import { createWriteStream } from './stream';
-import { writeDataset } from './dataset';
-import './dataset-formats';
-import { isComplete, verify } from './manifest';
 import { FileLock, FileLockError, FileLockTimeoutError, lock, tryLock, withLock } from './lock';
 import { readJson, updateJson, writeJson } from './json';
 import { writeFile, writeFileAtomic, writeFileSync } from './write-file';
-import { write } from './write';
-import { registerFormat } from './formats/registry';
+import type * as Stream from './stream';
+import type * as Dataset from './dataset';
+import type * as Manifest from './manifest';
+import type * as Write from './write';
+import type * as Registry from './formats/registry';
+
+// Streams, datasets, manifests and formats load on first use: most programs only
+// write files, and `require('atomicwriter')` stays cheaper than write-file-atomic's.
+function lazy<M>(load: () => M): () => M {
+  let loaded: M | undefined;
+  return () => (loaded ??= load());
+}
+/* eslint-disable @typescript-eslint/no-require-imports */
+const stream = lazy(() => require('./stream') as typeof Stream);
+const dataset = lazy(() => {
+  require('./dataset-formats'); // connects dataset parts to the format registry
+  return require('./dataset') as typeof Dataset;
+});
+const manifest = lazy(() => require('./manifest') as typeof Manifest);
+const formats = lazy(() => require('./write') as typeof Write);
+const registry = lazy(() => require('./formats/registry') as typeof Registry);
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const createWriteStream = ((...args: Parameters<typeof Stream.createWriteStream>) => stream().createWriteStream(...args)) as typeof Stream.createWriteStream;
+const writeDataset = ((...args: Parameters<typeof Dataset.writeDataset>) => dataset().writeDataset(...args)) as typeof Dataset.writeDataset;
+const verify = ((...args: Parameters<typeof Manifest.verify>) => manifest().verify(...args)) as typeof Manifest.verify;
+const isComplete = ((...args: Parameters<typeof Manifest.isComplete>) => manifest().isComplete(...args)) as typeof Manifest.isComplete;
+const write = ((...args: Parameters<typeof Write.write>) => formats().write(...args)) as typeof Write.write;
+const registerFormat = ((...args: Parameters<typeof Registry.registerFormat>) => registry().registerFormat(...args)) as typeof Registry.registerFormat;
 
 const api = Object.assign(writeFileAtomic, {
   sync: writeFileSync,
