@@ -13,6 +13,9 @@ const SECTIONS = [
   ['stream', 'Streams and large files'],
   ['dataset', 'Datasets'],
   ['formats', 'Formats'],
+  ['crash', 'Crash trials (SIGKILL at random points)'],
+  ['s3', 'S3'],
+  ['soak', 'Soak'],
 ];
 
 const parts = [

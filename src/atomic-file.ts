@@ -161,11 +161,12 @@ export interface OpenOptions extends WriteOptions {
 }
 
 function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
-  const target = resolveTarget(checkPath(path));
+  const checked = checkPath(path);
   const resolved = resolveOptions(options, { mkdir: mkdirDefault });
   if ((options as OpenOptions | undefined)?.namedTemp) resolved.native.namedTemp = true;
   resolved.signal?.throwIfAborted();
-  return { target, resolved };
+  // Resolving the target reads the disk (symlinks): only once every argument is valid.
+  return { target: resolveTarget(checked), resolved };
 }
 
 export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {

@@ -110,6 +110,9 @@ export class AtomicWriteStream extends Writable {
         callback();
       },
       (err: Error) => {
+        // A failure before the commit started (beforeCommit) leaves the file open:
+        // remove the temp now (a no-op once a commit has begun).
+        file.abort();
         this.#settle(err);
         callback(err);
       },
@@ -158,9 +161,10 @@ export function createWriteStream(path: PathLike, options?: WriteStreamOptions |
   if (isS3Url(path)) return s3().createWriteStream(path, options);
   const resolved = resolveOptions(options, { mkdir: false });
   const given = checkPath(path);
-  const target = resolveTarget(given);
   const progress = progressOptions(options);
   const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);
+  // Resolving the target reads the disk (symlinks): only once every argument is valid.
+  const target = resolveTarget(given);
   const { signal, tmpfileCreated } = resolved;
   // The stream owns the signal (it destroys itself, which aborts the file).
   const fileOptions = { ...resolved, signal: undefined };

@@ -30,7 +30,7 @@ async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: Res
 export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean, compat = false): Promise<void> {
   if (isS3Url(path)) return s3().writeFile(path, data, options, compat) as Promise<never>;
   const resolved = resolveOptions(options, { mkdir: mkdirDefault });
-  const target = resolveTarget(checkPath(path, 'filename'));
+  const checked = checkPath(path, 'filename');
   const progress = progressOptions(options);
   // Streams and iterables are consumed piece by piece (see source.ts); so is a large
   // buffer whose progress the caller wants to see.
@@ -39,6 +39,8 @@ export function writeFileWith(path: unknown, data: unknown, options: unknown, mk
     // As fs.writeFile does; only write-file-atomic's signature writes `String(data)`.
     throw invalidArgType('data', 'a string, Buffer, TypedArray, DataView, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks', data);
   }
+  // Resolving the target reads the disk (symlinks): only once every argument is valid.
+  const target = resolveTarget(checked);
   if (streamed) {
     return inFileOrder(targetKey(target), () => writeStreamed(target, data, resolved, progress));
   }
@@ -67,9 +69,10 @@ export function writeFile(path: PathLike, data: WriteData | StreamSource, option
 
 export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
   const resolved = resolveOptions(options, { mkdir: false });
-  const target = resolveTarget(checkPath(path, 'filename'));
+  const checked = checkPath(path, 'filename');
   const bytes = toBuffer(data, resolved.encoding);
   resolved.signal?.throwIfAborted();
+  const target = resolveTarget(checked);
   try {
     if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
     const handle = native().openAtomicSync(target, resolved.native);

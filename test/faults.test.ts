@@ -118,6 +118,23 @@ describe.skipIf(!isRoot)('ENOSPC on a 1 MiB tmpfs (needs root to mount)', () => 
     expect(readFileSync(file, 'utf8')).toBe('fits');
     expect(entries(dir)).toEqual(['f']);
   });
+
+  it('a write that failed (ENOSPC) poisons the open file: commit() rejects, even when the writes were not awaited', async () => {
+    const dir = join(mnt, 'poison');
+    mkdirSync(dir);
+    const file = join(dir, 'f');
+    const old = Buffer.alloc(100 * 1024, 'o');
+    writeFileSync(file, old);
+    const f = await aw.openAtomic(file);
+    // Not awaited: the first fills the disk part way, the second is small and would fit.
+    const first = f.write(Buffer.alloc(2 << 20, 'n'));
+    const second = f.write('tail');
+    await expect(first).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(second).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(f.commit()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(readFileSync(file).equals(old)).toBe(true);
+    expect(entries(dir)).toEqual(['f']);
+  });
 });
 
 const canDropPrivileges = isRoot && hasCommand('setpriv');

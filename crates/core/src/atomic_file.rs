@@ -76,6 +76,9 @@ pub struct AtomicFile {
     crc: Option<Crc32c>,
     /// Size of the file being replaced (0 when there is none).
     replaced_size: u64,
+    /// The first failed write: the temp's content is then unknown (a short write may
+    /// have landed part of a chunk), so it can never be committed.
+    failed: Option<Error>,
 }
 
 const TEMP_MODE: u32 = 0o600;
@@ -127,6 +130,7 @@ impl AtomicFile {
             written: 0,
             crc: None,
             replaced_size: existing.map_or(0, |s| s.size),
+            failed: None,
         };
         // The temp stays 0600 and ours while it is written; owner and mode go on at
         // commit, on the fd, before the data sync and the rename.
@@ -146,6 +150,17 @@ impl AtomicFile {
     }
 
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let result = self.write_slices(buf);
+        if let Err(err) = &result {
+            self.failed = Some(err.clone());
+        }
+        result
+    }
+
+    fn write_slices(&mut self, buf: &[u8]) -> Result<()> {
         let file = self.file.as_ref().ok_or_else(|| self.closed_error("write"))?;
         // A durable write of many megabytes is written in slices, and the disk is asked
         // to start on each slice as soon as it is in the page cache: the copy and the
@@ -188,6 +203,9 @@ impl AtomicFile {
     /// durable. A caller holding a lock releases it there: the next holder already
     /// reads the new content, and its work overlaps this sync. Not called on failure.
     pub fn commit_then(mut self, published: impl FnOnce()) -> Result<()> {
+        if let Some(err) = self.failed.take() {
+            return Err(err);
+        }
         let file = self.file.take().ok_or_else(|| self.closed_error("rename"))?;
         self.sync_and_publish(file, published)
     }
@@ -197,7 +215,9 @@ impl AtomicFile {
     /// links, given the owner and mode again (a library may have recreated it), synced
     /// and published.
     pub fn commit_external(mut self) -> Result<()> {
-        self.file.take();
+        // Our own fd carries the in-use mark that keeps `sweep` away from the name
+        // until the publish; it is closed when `self` is.
+        let _marked = self.file.take();
         let Temp::Named(name) = &self.temp else {
             return Err(self.closed_error("rename"));
         };
@@ -350,6 +370,9 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
     #[cfg(target_os = "linux")]
     if !named {
         if let Some(file) = dir.create_anonymous(TEMP_MODE)? {
+            // The mark stays with the inode when it is linked under a temp name to be
+            // renamed, so `sweep` leaves that name alone too.
+            sys::mark_in_use(&file)?;
             return Ok((file, Temp::Anonymous));
         }
     }
@@ -359,7 +382,10 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
         let name = new_temp_name(&target.name);
         match dir.create_named(&name, TEMP_MODE) {
             Ok(file) => {
-                sys::mark_in_use(&file)?;
+                if let Err(e) = sys::mark_in_use(&file) {
+                    let _ = dir.unlink(&name);
+                    return Err(e);
+                }
                 return Ok((file, Temp::Named(name)));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
@@ -514,6 +540,20 @@ mod tests {
         let opts = Options { mkdir: true, ..Options::durable() };
         write_file(resolve(&path).unwrap(), b"x", &opts).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_failed_write_can_never_be_committed() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, b"old").unwrap();
+        let mut f = AtomicFile::create(resolve(&path).unwrap(), &Options::durable()).unwrap();
+        f.write(b"part").unwrap();
+        f.failed = Some(Error::new(libc::ENOSPC, "write", Some(&path)));
+        assert_eq!(f.write(b"more").unwrap_err().code(), "ENOSPC");
+        assert_eq!(f.commit().unwrap_err().code(), "ENOSPC");
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(entries(tmp.path()), vec!["f"]);
     }
 
     #[test]

@@ -197,7 +197,7 @@ impl Staging {
 
         let pending = self.fsync.then(|| dir_sync::before_rename(&self.parent));
         let old = match existing {
-            None => match self.parent.rename_noreplace(&self.name, &self.target.name) {
+            None => match self.publish_new() {
                 Ok(()) => None,
                 // Someone else published first: swap with theirs.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Some(self.exchange()?),
@@ -225,6 +225,22 @@ impl Staging {
 
     /// Swaps the staging directory with the existing target; returns the name the old
     /// version now has.
+    /// Renames the staging directory to a target that does not exist yet. Where the
+    /// filesystem has no `RENAME_NOREPLACE` (NFS, CIFS, FUSE answer EINVAL; the link
+    /// fallback cannot link a directory: EPERM), a plain rename is still create-only for
+    /// a directory target: it fails unless the target is missing or an empty directory.
+    fn publish_new(&self) -> io::Result<()> {
+        match self.parent.rename_noreplace(&self.name, &self.target.name) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EPERM)) => {
+                match self.parent.rename(&self.name, &self.target.name) {
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+                    other => other,
+                }
+            }
+            other => other,
+        }
+    }
+
     fn exchange(&self) -> Result<OsString> {
         // Linux: renameat2(RENAME_EXCHANGE); macOS: renameatx_np(RENAME_SWAP).
         #[cfg(any(target_os = "linux", target_os = "macos"))]

@@ -8,10 +8,9 @@
 //! matters on filesystems where a directory fsync holds the directory's lock while it
 //! waits for the disk (ext4 without a journal): fewer, fuller syncs let renames through.
 
-use crate::sys::Dir;
+use crate::sys::{Dir, DirKey};
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,8 @@ struct State {
     started: u64,
     /// Highest sync number that finished (successfully or not).
     finished: u64,
+    /// Highest sync number that succeeded: it covers every rename done before it started.
+    succeeded: u64,
     running: bool,
     /// The latest failed sync and its errno: commits it covered fail with it.
     failed: Option<(u64, i32)>,
@@ -35,28 +36,32 @@ struct State {
 
 type Slot = Arc<(Mutex<State>, Condvar)>;
 
-fn directories() -> &'static Mutex<HashMap<PathBuf, Slot>> {
-    static DIRS: OnceLock<Mutex<HashMap<PathBuf, Slot>>> = OnceLock::new();
+/// Slots are keyed by the directory itself (device and inode), not its path: a path
+/// can name a new directory (a dataset swapped in) while commits into the old one are
+/// still waiting, and a sync of one must not count for the other.
+fn directories() -> &'static Mutex<HashMap<DirKey, Slot>> {
+    static DIRS: OnceLock<Mutex<HashMap<DirKey, Slot>>> = OnceLock::new();
     DIRS.get_or_init(Default::default)
 }
 
 /// A commit in `dir` that is about to rename. Register before the rename, call
 /// [`PendingRename::renamed`] after it; dropping it (the rename failed) unregisters.
 pub struct PendingRename {
-    key: PathBuf,
+    key: DirKey,
     slot: Slot,
     renamed: bool,
 }
 
 pub fn before_rename(dir: &Dir) -> PendingRename {
     let mut map = directories().lock().unwrap();
-    let slot = map.entry(dir.path.clone()).or_default().clone();
+    let key = dir.key();
+    let slot = map.entry(key).or_default().clone();
     {
         let mut state = slot.0.lock().unwrap();
         state.users += 1;
         state.renaming += 1;
     }
-    PendingRename { key: dir.path.clone(), slot, renamed: false }
+    PendingRename { key, slot, renamed: false }
 }
 
 impl PendingRename {
@@ -93,6 +98,9 @@ fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
     // Any sync numbered `needed` or later starts after our rename.
     let needed = state.started + 1;
     loop {
+        if state.succeeded >= needed {
+            return Ok(());
+        }
         if let Some((seq, errno)) = state.failed {
             if seq >= needed {
                 return Err(io::Error::from_raw_os_error(errno));
@@ -111,8 +119,9 @@ fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
             let mut state = lock.lock().unwrap();
             state.running = false;
             state.finished = state.finished.max(mine);
-            if let Err(e) = &result {
-                state.failed = Some((mine, e.raw_os_error().unwrap_or(libc::EIO)));
+            match &result {
+                Ok(()) => state.succeeded = state.succeeded.max(mine),
+                Err(e) => state.failed = Some((mine, e.raw_os_error().unwrap_or(libc::EIO))),
             }
             cond.notify_all();
             return result;
@@ -157,7 +166,9 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert!(directories().lock().unwrap().is_empty(), "slots are released");
+        // Other tests commit in parallel: look only at this directory's slot.
+        let key = Dir::open(&path).unwrap().key();
+        assert!(!directories().lock().unwrap().contains_key(&key), "slots are released");
     }
 
     #[test]
@@ -166,6 +177,6 @@ mod tests {
         let dir = Dir::open(tmp.path()).unwrap();
         drop(before_rename(&dir));
         before_rename(&dir).renamed(&dir).unwrap();
-        assert!(directories().lock().unwrap().is_empty());
+        assert!(!directories().lock().unwrap().contains_key(&dir.key()));
     }
 }

@@ -87,6 +87,25 @@ fn worker() {
     }
 }
 
+/// Runs `job` on a thread of its own, outside the pool: for waits that can last
+/// indefinitely (a contended lock), which must never occupy the workers that the
+/// writes, including the lock holder's own, need to finish.
+pub fn spawn_dedicated(job: impl FnOnce() + Send + 'static) {
+    let slot: std::sync::Arc<Mutex<Option<Job>>> = std::sync::Arc::new(Mutex::new(Some(Box::new(job))));
+    let theirs = slot.clone();
+    let started = std::thread::Builder::new().name("atomicwriter-wait".into()).stack_size(STACK_SIZE).spawn(move || {
+        if let Some(job) = theirs.lock().unwrap().take() {
+            job();
+        }
+    });
+    if started.is_err() {
+        // Out of threads: the pool is the next best place (never drop the job).
+        if let Some(job) = slot.lock().unwrap().take() {
+            spawn(job);
+        }
+    }
+}
+
 /// Threads alive now (for tests and diagnostics).
 pub fn thread_count() -> usize {
     pool().state.lock().unwrap().threads

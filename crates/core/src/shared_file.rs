@@ -7,7 +7,7 @@ use crate::atomic_file::AtomicFile;
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct SharedFile {
     slot: Mutex<Option<AtomicFile>>,
@@ -59,12 +59,24 @@ impl SharedFile {
         }
     }
 
-    /// Removes the temp now, or as soon as the write in progress returns.
-    pub fn abort(&self) {
+    /// Removes the temp now, or as soon as the write in progress returns. Never blocks
+    /// the caller: when a worker holds the file, a pool job waits for it and removes
+    /// the temp (the worker may already be past its last look at the flag).
+    pub fn abort(self: &Arc<Self>) {
         self.abort_requested.store(true, Ordering::SeqCst);
-        if let Ok(mut slot) = self.slot.try_lock() {
-            if let Some(file) = slot.take() {
-                file.abort();
+        match self.slot.try_lock() {
+            Ok(mut slot) => {
+                if let Some(file) = slot.take() {
+                    file.abort();
+                }
+            }
+            Err(_) => {
+                let this = Arc::clone(self);
+                crate::pool::spawn(move || {
+                    if let Some(file) = this.slot.lock().unwrap().take() {
+                        file.abort();
+                    }
+                });
             }
         }
     }
@@ -86,7 +98,6 @@ mod tests {
     use crate::atomic_file::Options;
     use crate::target::resolve;
     use crate::test_support::TempDir;
-    use std::sync::Arc;
 
     #[test]
     fn abort_during_a_write_removes_the_temp_when_the_write_returns() {

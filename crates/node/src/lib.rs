@@ -81,11 +81,29 @@ where
     T: ToNapiValue + Send + 'static,
     W: FnOnce() -> core::Result<T> + Send + 'static,
 {
+    settle_on(env, work, |job| pool::spawn(job))
+}
+
+/// [`run_async`] for a wait that may last indefinitely: a thread of its own, so waits
+/// never hold the pool's workers (see `pool::spawn_dedicated`).
+pub(crate) fn run_async_waiting<T, W>(env: &Env, work: W) -> Result<Object<'_>>
+where
+    T: ToNapiValue + Send + 'static,
+    W: FnOnce() -> core::Result<T> + Send + 'static,
+{
+    settle_on(env, work, |job| pool::spawn_dedicated(job))
+}
+
+fn settle_on<T, W>(env: &Env, work: W, spawn: impl FnOnce(Box<dyn FnOnce() + Send>)) -> Result<Object<'_>>
+where
+    T: ToNapiValue + Send + 'static,
+    W: FnOnce() -> core::Result<T> + Send + 'static,
+{
     let (deferred, promise) = env.create_deferred::<T, Box<dyn FnOnce(Env) -> Result<T> + Send>>()?;
-    pool::spawn(move || match work() {
+    spawn(Box::new(move || match work() {
         Ok(value) => deferred.resolve(Box::new(move |_| Ok(value))),
         Err(e) => deferred.reject(js_error(e)),
-    });
+    }));
     Ok(promise)
 }
 

@@ -3,7 +3,7 @@
 //! the core's threads (never libuv's), where the kernel wakes it on release.
 
 use crate::write::WriteOptions;
-use crate::{js_error, run_async, to_path, PathArg};
+use crate::{js_error, run_async, run_async_waiting, to_path, PathArg};
 use atomicwriter_core::lock::{Interrupt, LockFile, LockOptions, Mode, Range};
 use atomicwriter_core::{self as core, AtomicFile, Target};
 use napi::bindgen_prelude::*;
@@ -92,7 +92,7 @@ impl LockHandle {
         let interrupt = Interrupt::new(timeout);
         let lock = self.get()?;
         *self.waiting.lock().unwrap() = Some(interrupt.clone());
-        run_async(env, move || lock.lock(&interrupt))
+        run_async_waiting(env, move || lock.lock(&interrupt))
     }
 
     /// Ends a wait in progress (abort). Cheap: safe on the JS thread.

@@ -11,6 +11,9 @@ use std::time::Duration;
 /// No OS here is known to fail a rename because a reader holds the target open.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
+/// Identity of a directory for group commit (see `dir_sync`): the path here.
+pub type DirKey = (u64, u64);
+
 pub struct Dir {
     pub path: PathBuf,
 }
@@ -26,6 +29,13 @@ pub struct EntryStat {
 }
 
 impl Dir {
+    pub fn key(&self) -> DirKey {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.path.hash(&mut h);
+        (0, h.finish())
+    }
+
     pub fn open(path: &Path) -> io::Result<Dir> {
         if !std::fs::metadata(path)?.is_dir() {
             return Err(io::Error::from_raw_os_error(libc::ENOTDIR));

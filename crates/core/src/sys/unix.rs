@@ -15,6 +15,17 @@ use std::time::Duration;
 /// Windows failure): there is nothing to retry.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
+/// Identity of a directory for group commit (see `dir_sync`).
+pub type DirKey = (u64, u64);
+
+/// A key from the path alone, where the OS gives no file identity through std.
+pub fn path_key(path: &Path) -> DirKey {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut h);
+    (0, h.finish())
+}
+
 pub struct Dir {
     fd: OwnedFd,
     pub path: PathBuf,
@@ -58,6 +69,16 @@ impl Dir {
         let c = cstr(path.as_os_str())?;
         let fd = retry(|| unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
         Ok(Dir { fd: unsafe { OwnedFd::from_raw_fd(fd) }, path: path.to_path_buf() })
+    }
+
+    /// What identifies this directory (device, inode), whatever path reaches it.
+    pub fn key(&self) -> DirKey {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(self.raw(), &mut st) } == 0 {
+            (st.st_dev as u64, st.st_ino as u64)
+        } else {
+            path_key(&self.path)
+        }
     }
 
     pub fn raw(&self) -> RawFd {

@@ -50,6 +50,9 @@ const SHARE_ALL: u32 = fs::FILE_SHARE_READ | fs::FILE_SHARE_WRITE | fs::FILE_SHA
 /// The byte the in-use mark locks: past any real file (NTFS caps files below 2^63).
 const IN_USE_OFFSET: u64 = u64::MAX - 1;
 
+/// Identity of a directory for group commit (see `dir_sync`): the path here.
+pub type DirKey = (u64, u64);
+
 pub struct Dir {
     pub path: PathBuf,
 }
@@ -97,6 +100,13 @@ fn os_error(code: u32) -> io::Error {
 }
 
 impl Dir {
+    pub fn key(&self) -> DirKey {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.path.hash(&mut h);
+        (0, h.finish())
+    }
+
     pub fn open(path: &Path) -> io::Result<Dir> {
         if !std::fs::metadata(path)?.is_dir() {
             return Err(os_error(win::ERROR_DIRECTORY));
