@@ -173,6 +173,21 @@ export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOption
   return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native)).then((handle) => new AtomicFile(target, handle, resolved), rethrow);
 }
 
+/**
+ * Opens the staged file and hands its path to `tmpfileCreated` (awaited), as every
+ * whole-file write does; a throw there removes the temp.
+ */
+export async function openStaged(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
+  const file = await openAtomicFrom(target, resolved);
+  try {
+    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
+  } catch (err) {
+    file.abort();
+    throw err;
+  }
+  return file;
+}
+
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
   const { target, resolved } = prepare(path, options, false);
   return openAtomicFrom(target, resolved);

@@ -6,7 +6,7 @@
 // until there is room: back-pressure comes from awaiting the native writes.
 
 import { abortError, invalidArgType, outOfRange } from './errors';
-import { openAtomicFrom, type AtomicFile } from './atomic-file';
+import { openStaged, type AtomicFile } from './atomic-file';
 import type { ResolvedOptions } from './options';
 
 export type Chunk = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
@@ -212,9 +212,8 @@ export function* slices(bytes: Buffer): Generator<Buffer> {
  */
 export async function writeStreamed(target: string | Buffer, source: StreamSource, resolved: ResolvedOptions, progress: ProgressOptions = {}): Promise<void> {
   if (resolved.signal?.aborted) throw abortError(resolved.signal);
-  const file = await openAtomicFrom(target, resolved);
+  const file = await openStaged(target, resolved);
   try {
-    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
     await writeSource(file, source, { ...progress, signal: resolved.signal, encoding: resolved.encoding });
     await file.commit();
   } finally {

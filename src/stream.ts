@@ -6,7 +6,7 @@
 
 import { Writable } from 'node:stream';
 import type { AtomicFile } from './atomic-file';
-import { openAtomicFrom } from './atomic-file';
+import { openStaged } from './atomic-file';
 import { invalidArgType, outOfRange } from './errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
@@ -165,7 +165,7 @@ export function createWriteStream(path: PathLike, options?: WriteStreamOptions |
   const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);
   // Resolving the target reads the disk (symlinks): only once every argument is valid.
   const target = resolveTarget(given);
-  const { signal, tmpfileCreated } = resolved;
+  const { signal } = resolved;
   // The stream owns the signal (it destroys itself, which aborts the file).
   const fileOptions = { ...resolved, signal: undefined };
   return new AtomicWriteStream({
@@ -175,14 +175,7 @@ export function createWriteStream(path: PathLike, options?: WriteStreamOptions |
     encoding: resolved.encoding,
     progress,
     open: async () => {
-      const file = await openAtomicFrom(target, fileOptions);
-      try {
-        if (tmpfileCreated) await tmpfileCreated(file.tempPath as string);
-      } catch (err) {
-        file.abort();
-        throw err;
-      }
-      return file;
+      return openStaged(target, fileOptions);
     },
   });
 }

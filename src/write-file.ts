@@ -3,7 +3,7 @@
 
 import { invalidArgType, rethrow } from './errors';
 import { toBuffer } from './data';
-import { openAtomicFrom } from './atomic-file';
+import { openStaged } from './atomic-file';
 import { native } from './native';
 import { fdReleased, isFdExhausted, retryOnFdExhaustion } from './fd-wait';
 import { inFileOrder } from './queue';
@@ -16,9 +16,8 @@ export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedAr
 
 async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: ResolvedOptions): Promise<void> {
   resolved.signal?.throwIfAborted();
-  const file = await openAtomicFrom(target, resolved);
+  const file = await openStaged(target, resolved);
   try {
-    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
     await file.write(bytes);
     await file.commit();
   } finally {

@@ -11,7 +11,7 @@ import { invalidArgType } from '../errors';
 import { writeDataset, type DatasetOptions, type DatasetResult, type Stage } from '../dataset';
 import { MARKER, serializeManifest, type Manifest, type ManifestFile, type VerifyOptions, type VerifyProblem, type VerifyResult } from '../manifest';
 import { resolveOptions } from '../options';
-import { openAtomicFrom } from '../atomic-file';
+import { openStaged } from '../atomic-file';
 import { progressOptions } from '../source';
 import { AtomicWriteStream, parseHighWaterMark, type WriteStreamOptions } from '../stream';
 import { resolveTarget } from '../target';
@@ -152,7 +152,7 @@ export function createWriteStream(path: unknown, options: WriteStreamOptions | B
   const progress = progressOptions(options);
   const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);
   const st = openStaging(loc, options);
-  const { signal, tmpfileCreated } = resolved;
+  const { signal } = resolved;
   const fileOptions = { ...resolved, signal: undefined };
   let target: string | Buffer;
   try {
@@ -168,14 +168,7 @@ export function createWriteStream(path: unknown, options: WriteStreamOptions | B
     encoding: resolved.encoding,
     progress,
     open: async () => {
-      const file = await openAtomicFrom(target, fileOptions);
-      try {
-        if (tmpfileCreated) await tmpfileCreated(file.tempPath as string);
-      } catch (err) {
-        file.abort();
-        throw err;
-      }
-      return file;
+      return openStaged(target, fileOptions);
     },
     afterCommit: async () => {
       stream.s3 = await uploadStaged(loc, st.file, { ...s3, signal });
