@@ -4,23 +4,15 @@
 // argv: path, mode (stream | json), first generation, base size in bytes.
 import { once } from 'node:events';
 import { createWriteStream, updateJson } from '../index.mjs';
+import { jsonPad, payload } from '../test/fixtures/crash-payload.mjs';
 
 const [path, mode, firstArg, baseArg] = process.argv.slice(2);
 const base = Number(baseArg);
 
-/** The crash-writer payload format: header `gen <n> <size> <fill>`, then the fill byte. */
-export function payload(gen) {
-  const size = base + (gen % 5) * (base >> 2) + gen;
-  const fill = String.fromCharCode(97 + (gen % 26));
-  const buf = Buffer.alloc(size, fill);
-  buf.write(`gen ${gen} ${size} ${fill}\n`);
-  return buf;
-}
-
 console.log('started');
 if (mode === 'stream') {
   for (let gen = Number(firstArg); ; gen++) {
-    const data = payload(gen);
+    const data = payload(gen, base);
     const stream = createWriteStream(path);
     // Several chunks with backpressure, so a kill can land between two of them.
     for (let at = 0; at < data.length; at += 64 << 10) {
@@ -35,7 +27,7 @@ if (mode === 'stream') {
   for (;;) {
     const next = await updateJson(path, (d) => {
       const n = d.n + 1;
-      return { n, pad: String.fromCharCode(97 + (n % 26)).repeat(base + (n % 7) * 1000) };
+      return { n, pad: jsonPad(n, base) };
     }, { defaultData: { n: 0 } });
     console.log(`ack ${next.n}`);
   }

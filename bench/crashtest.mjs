@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { sweep, verify, writeDataset } from '../index.mjs';
 import { partBytes, partName } from '../test/fixtures/dataset-content.mjs';
+import { jsonPad, oldPayload as oldPayloadOf, payloadGen } from '../test/fixtures/crash-payload.mjs';
+
+const oldPayload = () => oldPayloadOf(BASE);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -56,24 +59,6 @@ const lastAck = (lines, fallback) => {
 
 function fail(message) {
   throw new Error(message);
-}
-
-/** A crash-writer payload: whole, or throws; returns its generation. */
-function payloadGen(buf) {
-  const headerEnd = buf.indexOf('\n');
-  const header = /^gen (\d+) (\d+) ([a-z])$/.exec(buf.subarray(0, Math.max(headerEnd, 0)).toString('latin1'));
-  if (!header) fail(`torn: no payload header (${buf.length} bytes, starts ${JSON.stringify(buf.subarray(0, 30).toString('latin1'))})`);
-  const [, gen, size, fill] = header;
-  if (buf.length !== Number(size)) fail(`torn: generation ${gen} is ${buf.length} bytes, not ${size}`);
-  const body = buf.subarray(headerEnd + 1);
-  if (!body.equals(Buffer.alloc(body.length, fill))) fail(`torn: generation ${gen} body is not all '${fill}'`);
-  return Number(gen);
-}
-
-function oldPayload() {
-  const buf = Buffer.alloc(BASE, 'z');
-  buf.write(`gen 0 ${BASE} z\n`);
-  return buf;
 }
 
 /** Sweeps `dir`; throws unless exactly `expected` is left (plus the names in `optional`, if present). */
@@ -133,7 +118,7 @@ const APIS = {
           fail(`torn: data.json does not parse (${text.length} chars)`);
         }
         const { n, pad } = doc;
-        if (n > 0 && pad !== String.fromCharCode(97 + (n % 26)).repeat(JSON_PAD + (n % 7) * 1000)) fail(`torn: padding of n=${n} does not match`);
+        if (n > 0 && pad !== jsonPad(n, JSON_PAD)) fail(`torn: padding of n=${n} does not match`);
         return n;
       };
       const before = read();
