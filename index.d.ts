@@ -137,6 +137,7 @@ declare namespace writeFileAtomic {
   function writeJson(url: S3Url, value: unknown, options?: WriteJsonOptions & S3Options): Promise<S3Result>;
   /** Optimistic on S3: GET with its ETag, PUT with `If-Match` (`If-None-Match: *` when missing), retried on 412. `fn` may run more than once. */
   function updateJson<T = unknown>(url: S3Url, fn: (current: T) => T | undefined | PromiseLike<T | undefined>, options?: Omit<UpdateJsonOptions<T>, 'lockTimeout'> & Omit<S3Options, 'ifMatch' | 'ifNoneMatch'>): Promise<T>;
+  function readJson<T = unknown>(url: S3Url, options?: ReadJsonOptions & Pick<S3Options, 's3' | 'forcePathStyle'>): Promise<T>;
   function createWriteStream(url: S3Url, options?: (WriteStreamOptions & S3Options) | BufferEncoding): S3WriteStream;
   function write(data: unknown, url: S3Url, options?: FormatWriteOptions & S3Options): Promise<WriteResult & S3Result>;
   /** Parts under the key prefix first, then `_SUCCESS` (with each part's ETag) last. */

@@ -279,9 +279,51 @@ function crashChart() {
   }));
 }
 
+function crashVmChart() {
+  const file = join(results, 'crash-vm.json');
+  if (!existsSync(file)) return;
+  const data = JSON.parse(readFileSync(file, 'utf8'));
+  const colours = { acked: '#2563eb', newer: '#60a5fa', torn: '#dc2626', lost: '#f97316', peerAcked: '#9ca3af', peerNewer: '#d1d5db' };
+  const label = { ext4: 'ext4 (noauto_da_alloc)', xfs: 'xfs', btrfs: 'btrfs' };
+  const panels = [...new Set(data.cells.map((c) => c.fs))].map((fs) => ({
+    heading: label[fs] ?? fs,
+    unit: 'crashes',
+    bars: data.cells
+      .filter((c) => c.fs === fs)
+      .map((c) => {
+        const peer = ['write-file-atomic', 'atomically'].includes(c.api);
+        const crashes = c.trials - c.errors;
+        return {
+          label: peer ? c.api : `${c.api}${c.ran === 'alone' ? ' (alone)' : ''}`,
+          value: crashes,
+          text: `${crashes}: ${c.torn} torn, ${c.lost} lost`,
+          segments: [
+            { name: 'acked', value: c.acked, colour: peer ? colours.peerAcked : colours.acked },
+            { name: 'newer', value: c.newer, colour: peer ? colours.peerNewer : colours.newer },
+            { name: 'torn', value: c.torn, colour: colours.torn },
+            { name: 'lost', value: c.lost, colour: colours.lost },
+          ],
+        };
+      }),
+  }));
+  save('crash-vm.svg', chart({
+    title: 'OS crash (sysrq c under QEMU): what the disk holds after journal replay',
+    source: [`Data: bench/results/crash-vm.json — ${data.command} (${data.date}, guest ${data.kernel}, Node ${data.node})`, 'Each crash: writers acknowledge each resolved write on the serial console; the host mounts the image and checks every target.'],
+    legend: [
+      ['atomicwriter: the last acknowledged write', colours.acked],
+      ['atomicwriter: the write in flight after it', colours.newer],
+      ['peers: acknowledged / in flight', colours.peerAcked],
+      ['torn', colours.torn],
+      ['lost acknowledged write', colours.lost],
+    ],
+    panels,
+  }));
+}
+
 mkdirSync(outDir, { recursive: true });
 writeChart();
 lockChart();
 formatsChart();
 crashChart();
+crashVmChart();
 console.log(`wrote ${written.join(', ')}`);

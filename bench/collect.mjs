@@ -14,6 +14,7 @@ const SECTIONS = [
   ['dataset', 'Datasets'],
   ['formats', 'Formats'],
   ['crash', 'Crash trials (SIGKILL at random points)'],
+  ['crash-vm', 'OS crash trials (QEMU, sysrq crash, journal replay)'],
   ['s3', 'S3'],
   ['soak', 'Soak'],
 ];

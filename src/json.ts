@@ -235,6 +235,15 @@ export function readJson<T = unknown>(path: PathLike, options?: ReadJsonOptions)
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   if (options.reviver !== undefined && typeof options.reviver !== 'function') throw invalidArgType('options.reviver', 'a function', options.reviver);
+  if (isS3Url(path)) {
+    const name = String(path instanceof URL ? path.href : path);
+    const reviver = options.reviver;
+    const hasDefault = 'default' in options;
+    const fallback = options.default as T;
+    return s3()
+      .readText(path, options, hasDefault)
+      .then((text) => (text === undefined ? fallback : (parse(text, name, reviver) as T)));
+  }
   return readParsed<T>(checkPath(path), options);
 }
 

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aw, fixture, lastJson, runNode, scratch } from './helpers.js';
+import { aw, fixture, lastJson, run, runNode, scratch } from './helpers.js';
 import { haveMoto, s3Env, startMoto, TEST_SECRET, type S3Server } from './s3-server.js';
 
 const require = createRequire(import.meta.url);
@@ -120,6 +120,18 @@ suite('s3:// targets', () => {
       const created = await aw.updateJson(`s3://${BUCKET}/rt/new.json`, (v: { n: number }) => ({ n: v.n + 1 }), { defaultData: { n: 41 } });
       expect(created).toEqual({ n: 42 });
       expect(JSON.parse((await body('rt/new.json')).toString())).toEqual({ n: 42 });
+    });
+
+    it('readJson: an object, a missing one with and without a default, a reviver, bad JSON', async () => {
+      await aw.writeJson(`s3://${BUCKET}/rt/read.json`, { a: 1, when: '2026-01-02' });
+      expect(await aw.readJson(`s3://${BUCKET}/rt/read.json`)).toEqual({ a: 1, when: '2026-01-02' });
+      const revived = await aw.readJson<{ when: Date }>(`s3://${BUCKET}/rt/read.json`, { reviver: (k, v) => (k === 'when' ? new Date(v as string) : v) });
+      expect(revived.when).toBeInstanceOf(Date);
+      expect(await aw.readJson(`s3://${BUCKET}/rt/absent.json`, { default: { none: true } })).toEqual({ none: true });
+      await expect(aw.readJson(`s3://${BUCKET}/rt/absent.json`)).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(aw.readJson(`s3://aw-no-such-bucket-here/x.json`, { default: 1 })).rejects.toMatchObject({ code: 'ENOENT' });
+      await aw.writeFile(`s3://${BUCKET}/rt/bad.json`, '{"a": ');
+      await expect(aw.readJson(`s3://${BUCKET}/rt/bad.json`)).rejects.toMatchObject({ code: 'EJSONPARSE', path: `s3://${BUCKET}/rt/bad.json` });
     });
 
     it('write(): formats by extension, a plugin, and a marker verify checks', async () => {
@@ -276,6 +288,24 @@ suite('s3:// targets', () => {
       expect(JSON.stringify(err)).not.toContain(TEST_SECRET);
       const pre = await aw.writeFile(`s3://${BUCKET}/race/one.txt`, 'x', { ifNoneMatch: '*' } as object).catch((e: unknown) => e);
       expect(inspect(pre, { depth: Infinity, showHidden: true })).not.toContain(TEST_SECRET);
+    });
+
+    it('the CLI writes and verifies s3:// from stdin, and prints neither the secret nor the key id on success or failure', async () => {
+      const env = { ...process.env, ...s3Env(server.endpoint), AWS_ACCESS_KEY_ID: 'AKIAAWTESTKEYID12345', NODE_DEBUG: '' };
+      const cli = (stdin: string, args: string) => run('sh', ['-c', `printf '%s' "$AW_STDIN" | "${process.execPath}" bin/atomicwriter.js ${args}`], { env: { ...env, AW_STDIN: stdin } });
+      const ok = await cli('{"x":1}\n{"x":2}\n', `write s3://${BUCKET}/cli/rows.ndjson --marker`);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect((await body('cli/rows.ndjson')).toString()).toBe('{"x":1}\n{"x":2}\n');
+      const verified = await run(process.execPath, ['bin/atomicwriter.js', 'verify', `s3://${BUCKET}/cli/`, '--json'], { env });
+      expect(verified.status, verified.stderr).toBe(0);
+      const failed = await cli('x', 'write s3://no-such-bucket-aw/cli.txt');
+      expect(failed.status).not.toBe(0);
+      expect(failed.stderr).toMatch(/ENOENT/);
+      expect(failed.stderr).toContain('s3://no-such-bucket-aw/cli.txt');
+      for (const out of [ok, verified, failed]) {
+        expect(out.stdout + out.stderr).not.toContain(TEST_SECRET);
+        expect(out.stdout + out.stderr).not.toContain('AKIAAWTESTKEYID12345');
+      }
     });
 
     it('missing SDK: local writes work, s3:// says what to install, nothing loads the SDK early', async () => {

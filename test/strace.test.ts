@@ -134,6 +134,8 @@ describe.skipIf(!haveStrace)('syscall order under strace -f (needs strace)', () 
     ['sync', 'the sync call'],
     ['named', 'a named temp (tmpfileCreated)'],
     ['exclusive', 'a create-only publish'],
+    ['stream', 'createWriteStream'],
+    ['json', 'updateJson (under its lock file)'],
   ] as const;
 
   it.each(modes)('%s: %s', async (mode) => {
@@ -141,9 +143,10 @@ describe.skipIf(!haveStrace)('syscall order under strace -f (needs strace)', () 
     const trace = join(scratch('aw-trace-'), 'trace');
     const result = await run('strace', ['-f', '-e', `trace=${TRACED}`, '-o', trace, process.execPath, fixture('strace-write.mjs'), join(dir, 'out.txt'), mode]);
     expect(result.status, result.stderr).toBe(0);
-    const payload = `strace-payload-${mode}\n`;
+    // updateJson stores the string as a JSON document.
+    const payload = mode === 'json' ? `${JSON.stringify(`strace-payload-${mode}\n`)}\n` : `strace-payload-${mode}\n`;
     expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe(payload);
-    expect(entries(dir)).toEqual(['out.txt']);
+    expect(entries(dir)).toEqual(mode === 'json' ? ['out.txt', 'out.txt.lock'] : ['out.txt']);
     const order = checkOrder(parseTrace(readFileSync(trace, 'utf8')), dir, 'out.txt', payload);
     expect(order).toHaveLength(5);
     console.log(`strace ${mode}: ${order.join(' -> ')}`);

@@ -46,7 +46,14 @@ function installTools() {
   const missing = Object.entries(TOOLS).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
   if (!missing.length) return;
   console.error(`crash-vm: installing ${missing.join(' ')} from Debian`);
-  run('apt-get', ['install', '-y', '-qq', ...new Set(missing)], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  aptUpdate();
+  run('apt-get', ['install', '-y', '-qq', ...new Set(missing)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+let updated = false;
+function aptUpdate() {
+  if (!updated) run('apt-get', ['update', '-qq']);
+  updated = true;
 }
 
 /** Debian's current 6.1 kernel (what linux-image-amd64 depends on), extracted. */
@@ -56,7 +63,11 @@ function kernel() {
   if (!existsSync(ready)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const depends = run('apt-cache', ['depends', 'linux-image-amd64']).toString();
+    let depends = run('apt-cache', ['depends', 'linux-image-amd64']).toString();
+    if (!depends.includes('Depends:')) {
+      aptUpdate(); // a fresh machine may have no package lists yet
+      depends = run('apt-cache', ['depends', 'linux-image-amd64']).toString();
+    }
     const pkg = /Depends: (linux-image-[\w.-]+-amd64)\b/.exec(depends)?.[1];
     if (!pkg) throw new Error(`crash-vm: no kernel package in 'apt-cache depends linux-image-amd64':\n${depends}`);
     run('apt-get', ['download', '-qq', pkg], { cwd: dir });

@@ -200,6 +200,20 @@ async function readWithEtag(loc: S3Location, s3: ParsedS3Options): Promise<{ tex
   }
 }
 
+/** The text of an object (readJson on s3://); `undefined` when it does not exist and `allowMissing`. */
+export async function readText(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
+  const loc = parseS3Url(path);
+  const s3 = parseS3Options(options);
+  if (allowMissing) return (await readWithEtag(loc, s3))?.text;
+  const sdk = loadSdk();
+  try {
+    const out = await clientFor(s3).send(new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: s3.signal });
+    return await out.Body.transformToString('utf8');
+  } catch (err) {
+    throw s3Error(err, 'GetObject', loc);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
