@@ -8,13 +8,13 @@
 // signal n before publishing; `lock` exits with its command's code.
 
 import { spawn } from 'node:child_process';
-import { fstatSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './cli-input';
 import { formatBytes, progressBar } from './cli-progress';
-import { FileLockError, lock } from './lock';
+import { FileLockError, inheritableFd, lock } from './lock';
 import { verify, type VerifyResult } from './manifest';
 import { sweep } from './sweep';
 import { write } from './write';
@@ -46,6 +46,8 @@ Commands:
   lock <lockfile> [--timeout ms] [--shared] -- <command> [args...]
                      Run <command> while holding a lock on <lockfile>, like flock(1); exit
                      with its code; 75 when --timeout (ms; default: wait forever) runs out.
+                     The command inherits the lock as fd 3: it stays held while the
+                     command runs, even if atomicwriter itself is killed.
   verify <dir|file> [--json] [--no-checksums]
                      Check a _SUCCESS manifest: exit 0 when complete, 1 otherwise.
   sweep <dir> [--older-than 1h] [--dry-run]
@@ -221,16 +223,25 @@ async function cmdLock(args: string[]): Promise<number> {
     throw err;
   }
   try {
-    return await runCommand(command);
+    return await runCommand(command, inheritableFd(held));
   } finally {
     held.release();
   }
 }
 
-/** Runs the command with our stdio; signals meant for the pair go to the command. */
-function runCommand([cmd, ...args]: string[]): Promise<number> {
+/**
+ * Runs the command with our stdio; signals meant for the pair go to the command. The
+ * command gets a descriptor of the lock as fd 3 (like flock(1)'s), so the lock stays
+ * held while it runs even if this process is killed with SIGKILL.
+ */
+function runCommand([cmd, ...args]: string[], lockFd: number | undefined): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(cmd as string, args, { stdio: 'inherit' });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(cmd as string, args, { stdio: lockFd === undefined ? 'inherit' : ['inherit', 'inherit', 'inherit', lockFd] });
+    } finally {
+      if (lockFd !== undefined) closeSync(lockFd);
+    }
     // Ctrl-C reaches the child too (same process group); we outlive it to unlock.
     const forward = (name: NodeJS.Signals) => (): void => void child.kill(name);
     const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((name) => [name, forward(name)] as const);

@@ -123,6 +123,19 @@ function parseOptions(options: unknown, defaults: { timeout: number; mkdir?: boo
 const held = new Set<FileLock>();
 const handles = new WeakMap<FileLock, LockHandle>();
 
+/**
+ * A new descriptor that shares `lock` (OFD and flock locks belong to the open file
+ * description), for a child process to inherit, as flock(1) hands its lock to the
+ * command; `undefined` where the OS lock cannot be shared that way. The caller closes it.
+ * @internal the CLI's `lock` command
+ */
+export function inheritableFd(lock: FileLock): number | undefined {
+  const handle = handles.get(lock);
+  if (!handle) return undefined;
+  const fd = handle.inheritableFd();
+  return fd >= 0 ? fd : undefined;
+}
+
 /** A held lock. `release()` (or disposing it) gives it back; the lock file stays. */
 export class FileLock {
   /** The lock file. */

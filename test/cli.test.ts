@@ -315,6 +315,28 @@ describe('atomicwriter lock', () => {
     expect(existsSync(join(dir, 'f.lock'))).toBe(true); // never deleted
   });
 
+  it('the command inherits the lock: with atomicwriter killed by SIGKILL it stays held until the command exits', async () => {
+    const dir = scratch();
+    const lockfile = join(dir, 'f.lock');
+    const go = join(dir, 'go');
+    const child = spawn(process.execPath, [BIN, 'lock', lockfile, '--', 'sh', '-c', `echo started; while [ ! -e "${go}" ]; do sleep 0.02; done`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    const commandExited = new Promise((resolve) => child.stdout!.on('end', resolve)); // the command holds the pipe too
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    // atomicwriter is gone; its command still runs and still holds the lock.
+    expect(await aw.tryLock(lockfile)).toBeNull();
+    writeFileSync(go, '');
+    await commandExited;
+    let after = null;
+    for (let i = 0; i < 100 && !after; i++) {
+      after = await aw.tryLock(lockfile);
+      if (!after) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(after).not.toBeNull();
+    after!.release();
+  });
+
   it('a held lock and --timeout: exit 75 with a message naming the holder, the command never runs', async () => {
     const dir = scratch();
     const lockfile = join(dir, 'f.lock');

@@ -183,6 +183,21 @@ impl LockFile {
         sys::key(&self.file, &self.path)
     }
 
+    /// A duplicate of the held lock's descriptor for a child process to inherit (the
+    /// CLI's `lock` command, as flock(1) does): OFD and `flock` locks belong to the open
+    /// file description, so the lock stays held while the child keeps its copy open,
+    /// even if this process is killed. `None` where a lock is not tied to the
+    /// description, or is not held.
+    #[cfg(unix)]
+    pub fn inheritable_fd(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        if !self.is_held() || !matches!(self.mechanism(), Mechanism::Ofd | Mechanism::Flock) {
+            return Ok(None);
+        }
+        // try_clone duplicates with FD_CLOEXEC: only a child it is handed to explicitly gets it.
+        let dup = self.file.try_clone().map_err(|e| Error::from_io(e, "dup", &self.path))?;
+        Ok(Some(dup.into()))
+    }
+
     /// One non-blocking attempt: `Ok(false)` when someone holds a conflicting lock.
     pub fn try_lock(&self) -> Result<bool> {
         if self.is_held() {

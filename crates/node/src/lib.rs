@@ -81,7 +81,7 @@ where
     T: ToNapiValue + Send + 'static,
     W: FnOnce() -> core::Result<T> + Send + 'static,
 {
-    settle_on(env, work, |job| pool::spawn(job))
+    settle_on(env, work, pool::spawn)
 }
 
 /// [`run_async`] for a wait that may last indefinitely: a thread of its own, so waits
@@ -91,7 +91,7 @@ where
     T: ToNapiValue + Send + 'static,
     W: FnOnce() -> core::Result<T> + Send + 'static,
 {
-    settle_on(env, work, |job| pool::spawn_dedicated(job))
+    settle_on(env, work, pool::spawn_dedicated)
 }
 
 fn settle_on<T, W>(env: &Env, work: W, spawn: impl FnOnce(Box<dyn FnOnce() + Send>)) -> Result<Object<'_>>

@@ -105,6 +105,21 @@ impl LockHandle {
 
     /// Releases the lock and closes the file (idempotent). A write still running
     /// through `write_and_release` keeps its own reference until it ends.
+    /// A new descriptor sharing the held lock, for a child process to inherit; -1 where
+    /// the OS lock is not tied to the open file description. The caller closes it.
+    #[napi]
+    pub fn inheritable_fd(&self) -> Result<i32> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::IntoRawFd;
+            Ok(self.get()?.inheritable_fd().map_err(js_error)?.map_or(-1, IntoRawFd::into_raw_fd))
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(-1)
+        }
+    }
+
     #[napi]
     pub fn release(&self) -> Result<()> {
         match self.lock.lock().unwrap().take() {

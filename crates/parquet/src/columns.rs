@@ -144,7 +144,7 @@ pub(crate) fn write(out: &mut SerializedColumnWriter<'_>, kind: Kind, column: &C
         Kind::TimestampMillis => put::<Int64Type>(out, &gather(column, rows, |b| f64::from_le_bytes(b).floor() as i64), levels),
         Kind::Date => put::<Int32Type>(out, &gather(column, rows, |b| (f64::from_le_bytes(b) / DAY_MS).floor() as i32), levels),
         Kind::Utf8 | Kind::Binary | Kind::Json => {
-            let values = byte_arrays(column, rows).map_err(|m| parquet::errors::ParquetError::General(m))?;
+            let values = byte_arrays(column, rows).map_err(parquet::errors::ParquetError::General)?;
             put::<ByteArrayType>(out, &values, levels)
         }
     }
