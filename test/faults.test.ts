@@ -5,7 +5,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aw, entries, fixture, hasCommand, isRoot, lastJson, run, scratch } from './helpers.js';
+import { aw, entries, fixture, hasCommand, isRoot, lastJson, repoRoot, run, scratch } from './helpers.js';
 
 interface Outcome {
   ok: boolean;
@@ -183,5 +183,29 @@ describe.skipIf(!canDropPrivileges)('EACCES as an unprivileged user (needs root 
     const outcome = await writeInChild(asNobody, { path: join(own, 'f'), size: 100, fill: 'y' });
     expect(outcome).toEqual({ ok: true });
     expect(readFileSync(join(own, 'f'), 'utf8')).toBe('y'.repeat(100));
+  });
+});
+
+// A chroot or container without /proc: O_TMPFILE temps are published through
+// /proc/self/fd, so the core falls back to named temps there instead of failing.
+const canHideProc = isRoot && hasCommand('unshare');
+describe.skipIf(!canHideProc)('no /proc (needs root and unshare)', () => {
+  it('writeFile and writeFileSync publish through a named temp, none left behind', async () => {
+    const dir = scratch();
+    const script = `
+      const aw = require(${JSON.stringify(join(repoRoot, 'dist', 'index.js'))});
+      const fs = require('fs');
+      (async () => {
+        if (fs.existsSync('/proc/self/fd')) throw new Error('/proc is still mounted');
+        await aw.writeFile(${JSON.stringify(join(dir, 'a.txt'))}, 'async');
+        aw.writeFileSync(${JSON.stringify(join(dir, 'b.txt'))}, 'sync');
+        console.log('ok');
+      })().catch((e) => { console.log(e.code, e.message); process.exit(1); });`;
+    const r = await run('unshare', ['--mount', '--fork', 'sh', '-c', `umount -l /proc && exec "${process.execPath}" -e "$AW_SCRIPT"`], { env: { ...process.env, AW_SCRIPT: script } });
+    expect(r.stdout + r.stderr).toContain('ok');
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('async');
+    expect(readFileSync(join(dir, 'b.txt'), 'utf8')).toBe('sync');
+    expect(entries(dir)).toEqual(['a.txt', 'b.txt']);
   });
 });

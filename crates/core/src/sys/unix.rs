@@ -123,6 +123,13 @@ impl Dir {
     /// a crash leaves nothing behind. `None` when the filesystem has no `O_TMPFILE`.
     #[cfg(target_os = "linux")]
     pub fn create_anonymous(&self, mode: u32) -> io::Result<Option<File>> {
+        // Publishing an anonymous file goes through /proc/self/fd (linkat with
+        // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH); a chroot or container without /proc
+        // gets named temps instead of data written to a file it cannot link.
+        static PROC_FD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*PROC_FD.get_or_init(|| std::path::Path::new("/proc/self/fd").is_dir()) {
+            return Ok(None);
+        }
         let dot = c".";
         let flags = libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC;
         match retry(|| unsafe { libc::openat(self.raw(), dot.as_ptr(), flags, mode as libc::c_uint) }) {
