@@ -212,31 +212,101 @@ function locate(path: string): { dir: string; only?: string } {
   return { dir: path };
 }
 
-function readMarker(dir: string): { kind: VerifyResult['marker']; manifest?: Manifest; problem?: VerifyProblem } {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, MARKER), 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? `no ${MARKER} in ${dir}: the output is not complete (or was not written with a marker)` : String((err as Error).message);
-    return { kind: null, problem: { name: MARKER, code: code === 'ENOENT' ? 'ENOMARKER' : 'EIO', message } };
+/** What a `_SUCCESS` says: its kind, our manifest if it is one, or the problem with it. */
+export interface MarkerRead {
+  kind: VerifyResult['marker'];
+  manifest?: Manifest;
+  problem?: VerifyProblem;
+}
+
+/**
+ * Parses the text of a `_SUCCESS` (`undefined`: there is none). `where` places it in
+ * messages: "in /data/events", "under s3://bucket/events/". Local and S3 share it.
+ */
+export function parseMarker(text: string | undefined, where: string): MarkerRead {
+  if (text === undefined) {
+    return { kind: null, problem: { name: MARKER, code: 'ENOMARKER', message: `no ${MARKER} ${where}: the output is not complete (or was not written with a marker)` } };
   }
   if (text.trim() === '') return { kind: 'empty' };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} in ${dir} is neither empty nor JSON` } };
+    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} ${where} is neither empty nor JSON` } };
   }
   if (parsed === null || typeof parsed !== 'object') {
-    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} in ${dir} is not a JSON object` } };
+    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} ${where} is not a JSON object` } };
   }
   const m = parsed as Partial<Manifest>;
   if (m.format !== MANIFEST_FORMAT) return { kind: 'foreign' };
   if (!Array.isArray(m.files)) {
-    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} in ${dir} has no "files" list` } };
+    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} ${where} has no "files" list` } };
   }
   return { kind: 'json', manifest: m as Manifest };
+}
+
+function readMarker(dir: string): MarkerRead {
+  let text: string | undefined;
+  try {
+    text = readFileSync(join(dir, MARKER), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return { kind: null, problem: { name: MARKER, code: 'EIO', message: String((err as Error).message) } };
+  }
+  return parseMarker(text, `in ${dir}`);
+}
+
+/** Where a verify looks, and how it checks one listed entry and lists what is there. */
+export interface VerifyPlace {
+  /** The result's `dir`. */
+  dir: string;
+  /** The marker, in ENOTLISTED messages. */
+  markerPath: string;
+  /** Entries checked at once. */
+  concurrency: number;
+  check(entry: ManifestFile): Promise<VerifyProblem | undefined>;
+  /** Every file present, relative to `dir`. */
+  list(): Promise<string[]>;
+}
+
+/**
+ * The part of verify that local and S3 share: the marker read, every listed entry (or
+ * only `only`) checked, the files not listed found, problems in name order.
+ */
+export async function verifyAgainst(place: VerifyPlace, marker: MarkerRead, only: string | undefined): Promise<VerifyResult> {
+  const result: VerifyResult = { ok: false, dir: place.dir, marker: marker.kind, checked: 0, problems: [], extra: [] };
+  if (marker.problem) {
+    result.problems.push(marker.problem);
+    return result;
+  }
+  const { manifest } = marker;
+  if (!manifest) {
+    // Hadoop's empty marker or another committer's JSON: presence is all it promises.
+    result.ok = true;
+    return result;
+  }
+  result.manifest = manifest;
+  let entries = manifest.files;
+  if (only !== undefined) {
+    entries = entries.filter((f) => f.name === only);
+    if (entries.length === 0) result.problems.push({ name: only, code: 'ENOTLISTED', message: `${only} is not listed in ${place.markerPath}` });
+  }
+  const queue = [...entries];
+  const worker = async (): Promise<void> => {
+    for (let entry = queue.shift(); entry; entry = queue.shift()) {
+      const found = await place.check(entry);
+      if (found) result.problems.push(found);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(place.concurrency, entries.length) }, worker));
+  result.checked = entries.length;
+  if (only === undefined) {
+    const listed = new Set(manifest.files.map((f) => f.name));
+    result.extra = (await place.list()).filter((n) => n !== MARKER && !listed.has(n)).sort();
+  }
+  result.problems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  result.ok = result.problems.length === 0;
+  return result;
 }
 
 /**
@@ -297,45 +367,21 @@ function listFiles(dir: string, prefix = ''): string[] {
   return out;
 }
 
-async function verifyOnce(dir: string, only: string | undefined, checksums: boolean): Promise<VerifyResult> {
-  const result: VerifyResult = { ok: false, dir, marker: null, checked: 0, problems: [], extra: [] };
-  const { kind, manifest, problem } = readMarker(dir);
-  result.marker = kind;
-  if (problem) {
-    result.problems.push(problem);
-    return result;
-  }
-  if (!manifest) {
-    // Hadoop's empty marker or another committer's JSON: presence is all it promises.
-    result.ok = true;
-    return result;
-  }
-  result.manifest = manifest;
-  let entries = manifest.files;
-  if (only !== undefined) {
-    entries = entries.filter((f) => f.name === only);
-    if (entries.length === 0) result.problems.push({ name: only, code: 'ENOTLISTED', message: `${only} is not listed in ${join(dir, MARKER)}` });
-  }
-  const queue = [...entries];
-  const worker = async (): Promise<void> => {
-    for (let entry = queue.shift(); entry; entry = queue.shift()) {
-      const found = await checkFile(dir, entry, checksums);
-      if (found) result.problems.push(found);
-    }
+function verifyOnce(dir: string, only: string | undefined, checksums: boolean): Promise<VerifyResult> {
+  const place: VerifyPlace = {
+    dir,
+    markerPath: join(dir, MARKER),
+    concurrency: DIGEST_CONCURRENCY,
+    check: (entry) => checkFile(dir, entry, checksums),
+    list: async () => {
+      try {
+        return listFiles(dir);
+      } catch {
+        return []; // Replaced while listing: the identity check in verify() looks again.
+      }
+    },
   };
-  await Promise.all(Array.from({ length: Math.min(DIGEST_CONCURRENCY, entries.length) }, worker));
-  result.checked = entries.length;
-  if (only === undefined) {
-    const listed = new Set(manifest.files.map((f) => f.name));
-    try {
-      result.extra = listFiles(dir).filter((n) => n !== MARKER && !listed.has(n)).sort();
-    } catch {
-      // Replaced while listing: the identity check in verify() looks again.
-    }
-  }
-  result.problems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  result.ok = result.problems.length === 0;
-  return result;
+  return verifyAgainst(place, readMarker(dir), only);
 }
 
 /**

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { invalidArgType } from '../errors';
 import { writeDataset, type DatasetOptions, type DatasetResult, type Stage } from '../dataset';
-import { MARKER, serializeManifest, type Manifest, type ManifestFile, type VerifyOptions, type VerifyProblem, type VerifyResult } from '../manifest';
+import { MARKER, parseMarker, serializeManifest, verifyAgainst, type Manifest, type MarkerRead, type ManifestFile, type VerifyOptions, type VerifyPlace, type VerifyProblem, type VerifyResult } from '../manifest';
 import { resolveOptions } from '../options';
 import { openStaged } from '../atomic-file';
 import { progressOptions } from '../source';
@@ -321,23 +321,9 @@ async function locate(path: unknown, s3: ParsedS3Options): Promise<Located> {
   return { loc, prefix: loc.key };
 }
 
-type MarkerRead = { kind: VerifyResult['marker']; manifest?: Manifest; problem?: VerifyProblem };
-
 async function readMarker(loc: S3Location, prefix: string, s3: ParsedS3Options): Promise<MarkerRead> {
   const found = await readWithEtag({ ...loc, key: `${prefix}${MARKER}` }, s3);
-  const where = `s3://${loc.bucket}/${prefix}`;
-  if (!found) return { kind: null, problem: { name: MARKER, code: 'ENOMARKER', message: `no ${MARKER} under ${where}: the output is not complete (or was not written with a marker)` } };
-  if (found.text.trim() === '') return { kind: 'empty' };
-  let parsed: Partial<Manifest> | null;
-  try {
-    parsed = JSON.parse(found.text) as Partial<Manifest>;
-  } catch {
-    return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} under ${where} is neither empty nor JSON` } };
-  }
-  if (parsed === null || typeof parsed !== 'object') return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} under ${where} is not a JSON object` } };
-  if (parsed.format !== 'atomicwriter.success') return { kind: 'foreign' };
-  if (!Array.isArray(parsed.files)) return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: `${MARKER} under ${where} has no "files" list` } };
-  return { kind: 'json', manifest: parsed as Manifest };
+  return parseMarker(found?.text, `under s3://${loc.bucket}/${prefix}`);
 }
 
 export function isComplete(path: unknown, options?: unknown): Promise<boolean> {
@@ -391,38 +377,14 @@ export function verify(path: unknown, options: VerifyOptions | undefined): Promi
   if (typeof checksums !== 'boolean') throw invalidArgType('options.checksums', 'of type boolean', checksums);
   return (async () => {
     const { loc, prefix, only } = await locate(path, s3);
-    const result: VerifyResult = { ok: false, dir: `s3://${loc.bucket}/${prefix}`, marker: null, checked: 0, problems: [], extra: [] };
-    const { kind, manifest, problem } = await readMarker(loc, prefix, s3);
-    result.marker = kind;
-    if (problem) {
-      result.problems.push(problem);
-      return result;
-    }
-    if (!manifest) {
-      result.ok = true;
-      return result;
-    }
-    result.manifest = manifest;
-    let entries = manifest.files;
-    if (only !== undefined) {
-      entries = entries.filter((f) => f.name === only);
-      if (entries.length === 0) result.problems.push({ name: only, code: 'ENOTLISTED', message: `${only} is not listed in ${result.dir}${MARKER}` });
-    }
-    const queue = [...entries];
-    const worker = async (): Promise<void> => {
-      for (let entry = queue.shift(); entry; entry = queue.shift()) {
-        const found = await checkObject(loc, prefix, entry, checksums, s3);
-        if (found) result.problems.push(found);
-      }
+    const dir = `s3://${loc.bucket}/${prefix}`;
+    const place: VerifyPlace = {
+      dir,
+      markerPath: `${dir}${MARKER}`,
+      concurrency: 8,
+      check: (entry) => checkObject(loc, prefix, entry, checksums, s3),
+      list: () => listKeys(loc, prefix, s3),
     };
-    await Promise.all(Array.from({ length: Math.min(8, entries.length) }, worker));
-    result.checked = entries.length;
-    if (only === undefined) {
-      const listed = new Set(manifest.files.map((f) => f.name));
-      result.extra = (await listKeys(loc, prefix, s3)).filter((n) => n !== MARKER && !listed.has(n)).sort();
-    }
-    result.problems.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    result.ok = result.problems.length === 0;
-    return result;
+    return verifyAgainst(place, await readMarker(loc, prefix, s3), only);
   })();
 }
