@@ -16,7 +16,7 @@ use crate::dir_sync;
 use crate::error::{Error, Result};
 use crate::sys::{self, Dir};
 use crate::target::Target;
-use crate::temp_name::{is_temp_name, new_temp_name};
+use crate::temp_name::{is_temp_name, new_set_aside_name, new_temp_name};
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::File;
@@ -244,7 +244,7 @@ impl Staging {
     fn exchange(&self) -> Result<OsString> {
         // Linux: renameat2(RENAME_EXCHANGE); macOS: renameatx_np(RENAME_SWAP).
         #[cfg(any(target_os = "linux", target_os = "macos"))]
-        match self.parent.rename_exchange(&self.name, &self.target.name) {
+        match self.swap() {
             Ok(()) => return Ok(self.name.clone()),
             Err(e) if !e.raw_os_error().is_some_and(|c| [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOTSUP].contains(&c)) => {
                 return Err(self.rename_error(e));
@@ -252,14 +252,25 @@ impl Staging {
             Err(_) => {}
         }
         // No atomic swap on this filesystem: move the old version aside, then the new
-        // one in. Readers may find no dataset for that instant, never a mix.
-        let aside = new_temp_name(&self.target.name);
+        // one in. Readers may find no dataset for that instant, never a mix. The aside
+        // name is not a temp's: after a crash between the two renames it is the only
+        // complete version, which `sweep` puts back.
+        let aside = new_set_aside_name(&self.target.name);
         self.parent.rename(&self.target.name, &aside).map_err(|e| self.rename_error(e))?;
         if let Err(e) = self.parent.rename(&self.name, &self.target.name) {
             let _ = self.parent.rename(&aside, &self.target.name);
             return Err(self.rename_error(e));
         }
         Ok(aside)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    fn swap(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if tests::NO_SWAP.with(|no| no.get()) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        self.parent.rename_exchange(&self.name, &self.target.name)
     }
 
     fn rename_error(&self, e: io::Error) -> Error {
@@ -360,6 +371,51 @@ mod tests {
         let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
+    }
+
+    thread_local! {
+        /// Makes `exchange` take its no-swap path, as on NFS, CIFS or FUSE.
+        pub(super) static NO_SWAP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    fn publish_version(target: &Path, data: &[u8]) {
+        let s = Staging::create(resolve(target).unwrap(), &durable()).unwrap();
+        part(&s, "a.csv", data);
+        s.seal(&HashSet::new()).unwrap();
+        s.publish(Some(b"{}")).unwrap();
+    }
+
+    #[test]
+    fn without_an_atomic_swap_the_old_version_is_set_aside_and_sweep_puts_it_back() {
+        use crate::sweep::sweep;
+        use crate::temp_name::new_set_aside_name;
+        use std::time::Duration;
+        let tmp = TempDir::new();
+        let target = tmp.path().join("ds");
+        publish_version(&target, b"v1");
+        NO_SWAP.with(|no| no.set(true));
+        publish_version(&target, b"v2");
+        NO_SWAP.with(|no| no.set(false));
+        assert_eq!(std::fs::read(target.join("a.csv")).unwrap(), b"v2");
+        assert_eq!(names(tmp.path()), vec!["ds"], "the set-aside version is removed after the swap");
+
+        // A crash between the two renames: the target is missing, v2 only at the aside name.
+        let aside = tmp.path().join(new_set_aside_name("ds".as_ref()));
+        std::fs::rename(&target, &aside).unwrap();
+        assert_eq!(sweep(tmp.path(), Duration::from_secs(3600), false).unwrap(), Vec::<PathBuf>::new());
+        assert!(!target.exists(), "too young to touch");
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, true).unwrap(), Vec::<PathBuf>::new(), "a dry run changes nothing");
+        assert!(aside.exists());
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, false).unwrap(), Vec::<PathBuf>::new(), "put back, not removed");
+        assert_eq!(std::fs::read(target.join("a.csv")).unwrap(), b"v2");
+        assert_eq!(names(tmp.path()), vec!["ds"]);
+
+        // A crash after both renames: the target is new, the aside copy is debris.
+        std::fs::create_dir(&aside).unwrap();
+        std::fs::write(aside.join("a.csv"), b"v1").unwrap();
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, false).unwrap(), vec![aside.clone()]);
+        assert_eq!(names(tmp.path()), vec!["ds"]);
+        assert_eq!(std::fs::read(target.join("a.csv")).unwrap(), b"v2");
     }
 
     fn part(staging: &Staging, name: &str, data: &[u8]) {

@@ -3,11 +3,13 @@
 //! than a cutoff and not marked in use by a live writer, are removed; nothing else is
 //! touched. Directories with that name shape are the staging directories of datasets
 //! (see `dataset.rs`): an orphaned one (old enough, not locked by a live writer) is
-//! removed with everything in it, without following symlinks.
+//! removed with everything in it, without following symlinks. A dataset version set
+//! aside by a publish on a filesystem without an atomic swap is put back when a crash
+//! left its target missing, and removed once the target exists.
 
 use crate::error::{Error, Result};
 use crate::sys::{self, Dir};
-use crate::temp_name::is_temp_name;
+use crate::temp_name::{is_temp_name, set_aside_target};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +20,12 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();
+        if let Some(target) = set_aside_target(&name) {
+            if settle_set_aside(&handle, dir, &entry, &target, cutoff, dry_run)? {
+                removed.push(dir.join(&name));
+            }
+            continue;
+        }
         if !is_temp_name(&name) {
             continue;
         }
@@ -46,6 +54,35 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
     }
     removed.sort();
     Ok(removed)
+}
+
+/// A dataset version set aside by a publish without an atomic swap (see dataset.rs):
+/// debris once the target exists again (removed: returns true), else the only complete
+/// version left by a crash between the two renames, which is put back.
+fn settle_set_aside(handle: &Dir, dir: &Path, entry: &std::fs::DirEntry, target: &std::ffi::OsStr, cutoff: SystemTime, dry_run: bool) -> Result<bool> {
+    let Ok(meta) = entry.metadata() else { return Ok(false) };
+    if !meta.file_type().is_dir() || meta.modified().map(|m| m > cutoff).unwrap_or(true) {
+        return Ok(false);
+    }
+    let name = entry.file_name();
+    let target_exists = handle.stat_entry(target).map_err(|e| Error::from_io(e, "stat", &dir.join(target)))?.is_some();
+    if dry_run {
+        return Ok(target_exists);
+    }
+    if target_exists {
+        return match std::fs::remove_dir_all(dir.join(&name)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::from_io(e, "unlink", &dir.join(&name))),
+        };
+    }
+    // A writer that publishes meanwhile wins: renaming onto its non-empty directory fails.
+    match handle.rename(&name, target) {
+        Ok(()) => handle.sync().map_err(|e| Error::from_io(e, "fsync", dir))?,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST | libc::ENOENT)) => {}
+        Err(e) => return Err(Error::from_io(e, "rename", &dir.join(&name)).with_dest(&dir.join(target))),
+    }
+    Ok(false)
 }
 
 #[cfg(all(test, unix))]

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const TAG: &str = ".aw";
 const SUFFIX: &str = ".tmp";
+const OLD_SUFFIX: &str = ".old";
 const RANDOM_HEX: usize = 16;
 /// NAME_MAX on every filesystem we target.
 const NAME_MAX: usize = 255;
@@ -25,6 +26,32 @@ pub fn new_temp_name(target_name: &OsStr) -> OsString {
     name.push(hex);
     name.push(SUFFIX);
     name
+}
+
+/// The name a dataset's previous version is moved to where the filesystem cannot
+/// swap two directories: `.<target>.aw<16 hex>.old`. Not a temp: until the new version
+/// is in place it is the only complete copy, so `sweep` restores it when the target is
+/// missing and removes it only once the target exists again.
+pub fn new_set_aside_name(target_name: &OsStr) -> OsString {
+    let temp = new_temp_name(target_name);
+    let mut name = temp.to_string_lossy().into_owned();
+    name.truncate(name.len() - SUFFIX.len());
+    name.push_str(OLD_SUFFIX);
+    OsString::from(name)
+}
+
+/// The target a set-aside name belongs to, when `name` has that shape and the target
+/// name was kept whole (a name cut short to fit NAME_MAX cannot be restored).
+pub fn set_aside_target(name: &OsStr) -> Option<OsString> {
+    let name = name.to_string_lossy();
+    let rest = name.strip_prefix('.')?.strip_suffix(OLD_SUFFIX)?;
+    if rest.len() < TAG.len() + RANDOM_HEX {
+        return None;
+    }
+    let (head, hex) = rest.split_at(rest.len() - RANDOM_HEX);
+    let stem = head.strip_suffix(TAG)?;
+    let whole = 1 + stem.len() + TAG.len() + RANDOM_HEX + SUFFIX.len() < NAME_MAX;
+    (!stem.is_empty() && whole && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then(|| OsString::from(stem))
 }
 
 /// Whether `name` has the shape of one of our temps.
@@ -78,6 +105,11 @@ mod tests {
         assert!(a.to_str().unwrap().starts_with(".data.json.aw"));
         assert!(!is_temp_name(OsStr::new("data.json")));
         assert!(!is_temp_name(OsStr::new(".data.json.awXYZ.tmp")));
+        let old = new_set_aside_name(OsStr::new("ds"));
+        assert!(!is_temp_name(&old), "{old:?}");
+        assert_eq!(set_aside_target(&old), Some(OsString::from("ds")));
+        assert_eq!(set_aside_target(&a), None);
+        assert_eq!(set_aside_target(OsStr::new(".ds.awXYZ.old")), None);
         assert!(!is_temp_name(OsStr::new(".hidden.tmp")));
     }
 
