@@ -14,13 +14,14 @@
 //
 //   node bench/crash-vm/run.mjs [--trials 100] [--peer-trials 20] [--alone-trials 10]
 //        [--fs ext4,xfs,btrfs] [--subjects atomicwriter,write-file-atomic,atomically,
-//        writeFile,...] [--parallel 2] [--max-delay 12] [--smoke]
+//        writeFile,...] [--parallel 2] [--max-delay 12] [--smoke] [--merge]
 // --trials counts boots of `atomicwriter` (all five APIs) per filesystem; --alone-trials
 // boots of each API alone, which no other API's directory fsync can cover for.
-// Writes bench/results/crash-vm.md and .json (not with --smoke). Exit 1 if any
+// Writes bench/results/crash-vm.md and .json (not with --smoke; with --merge, the boots
+// of the last results for the cells this run does not boot are kept). Exit 1 if any
 // atomicwriter API tore or lost a write, or a trial did not crash as planned.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     parallel: { type: 'string', default: String(Math.max(1, os.cpus().length)) },
     'max-delay': { type: 'string', default: '12' },
     smoke: { type: 'boolean', default: false },
+    merge: { type: 'boolean', default: false },
   },
 });
 const smoke = values.smoke;
@@ -140,7 +142,13 @@ async function trial(fs, subject, i, slot) {
       }
       const aw = await import('../../index.mjs');
       const targets = SUBJECTS[api].targets;
-      r.tempsLeft = readdirSync(apiDir).filter((n) => !targets.includes(n)).length;
+      const temps = readdirSync(apiDir).filter((n) => !targets.includes(n));
+      r.tempsLeft = temps.length;
+      // sweep counts a temp's age on the host's clock; the guest's (set from the RTC,
+      // whole seconds) can run ahead of it, so a temp can look written in the future.
+      const now = Date.now();
+      r.futureMs = Math.max(0, ...temps.map((n) => lstatSync(join(apiDir, n)).mtimeMs - now));
+      if (r.futureMs > 0) await new Promise((resolve) => setTimeout(resolve, r.futureMs + 50));
       await aw.sweep(apiDir, { olderThan: 0 });
       const after = readdirSync(apiDir).filter((n) => !targets.includes(n));
       r.leftAfterSweep = after.length;
@@ -184,9 +192,22 @@ await Promise.all(
   }),
 );
 
+// --merge: keep the earlier run's boots of every (filesystem, subject) this run did not
+// boot, e.g. after a fix that concerns one filesystem only.
+const resultsFile = join(root, 'bench', 'results', 'crash-vm.json');
+const commands = [];
+let allTrials = results;
+if (values.merge && existsSync(resultsFile)) {
+  const earlier = JSON.parse(readFileSync(resultsFile, 'utf8'));
+  const rerun = new Set(plan.map((p) => `${p.fs}|${p.subject}`));
+  const kept = earlier.trials.filter((t) => !rerun.has(`${t.fs}|${t.subject}`));
+  allTrials = [...kept, ...results];
+  commands.push(...(earlier.commands ?? [earlier.command]).map((c) => `${c} (kept: ${[...new Set(kept.map((t) => t.fs))].join(', ') || 'nothing'})`));
+}
+
 // Tally per (filesystem, API, how it ran).
 const cells = new Map();
-for (const r of results) {
+for (const r of allTrials) {
   for (const api of apisOf(r.subject)) {
     const key = `${r.fs}|${api}|${r.subject === 'atomicwriter' ? 'together' : 'alone'}`;
     const c = cells.get(key) ?? { fs: r.fs, api, ran: r.subject === 'atomicwriter' ? 'with the other four APIs' : 'alone', trials: 0, errors: 0, acked: 0, newer: 0, torn: 0, lost: 0, acks: 0, tempsLeft: 0, leftAfterSweep: 0, failures: [] };
@@ -209,11 +230,12 @@ const table = [...cells.values()].sort((a, b) => kinds.indexOf(a.fs) - kinds.ind
 const ours = (c) => !PEERS.includes(c.api);
 const failed = table.some((c) => c.errors || (ours(c) && (c.torn || c.lost || c.leftAfterSweep)));
 const command = `node bench/crash-vm/run.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
+commands.push(command);
 const minutes = ((Date.now() - started) / 60000).toFixed(1);
 const secondsPerTrial = results.length ? (results.reduce((s, r) => s + r.seconds, 0) / results.length).toFixed(1) : '-';
 
 const md = [
-  `Command: \`${command}\` — ${new Date().toISOString()}, ${results.length} guest crashes in ${minutes} min (${secondsPerTrial} s per boot, ${parallel} at once). Guest: Debian's \`${images.kernelPackage}\` (${images.kernelVersion}) under \`qemu-system-x86_64 -accel tcg -cpu max\`, 1 vCPU, 1 GiB, data disk virtio \`cache=unsafe\`; host Linux ${os.release()}, Node ${process.version} in both.`,
+  `Command${commands.length > 1 ? 's' : ''}: ${commands.map((c) => `\`${c}\``).join(' then ')} — ${new Date().toISOString()}; this run: ${results.length} guest crashes in ${minutes} min (${secondsPerTrial} s per boot, ${parallel} at once). Guest: Debian's \`${images.kernelPackage}\` (${images.kernelVersion}) under \`qemu-system-x86_64 -accel tcg -cpu max\`, 1 vCPU, 1 GiB, data disk virtio \`cache=unsafe\`; host Linux ${os.release()}, Node ${process.version} in both.`,
   '',
   `Each boot runs writers that print \`ACK <api> <n>\` on the serial console once write n has resolved, then the guest kernel is crashed with \`echo c > /proc/sysrq-trigger\` a random 0.2-${maxDelay} s after the writers start (1 in 10 xfs trials: 30-40 s, past xfs's periodic log flush). The host then loop-mounts the image (journal replay) and checks each target with independent readers: whole (payload header, size and fill; JSON.parse and derived padding; \`verify\` and every part against version.txt) and at least the last acknowledged generation. "acked" / "newer": the disk holds the last acknowledged write / the one in flight after it. Temps left: orphaned named temps the crash left in the directory, which \`sweep\` must remove.`,
   '',
@@ -226,7 +248,7 @@ const md = [
   ...table.flatMap((c) => c.failures.slice(0, 10).map((f) => `- ${ours(c) ? 'FAILURE' : 'peer'} ${c.fs} \`${c.api}\` ${f}`)),
   '',
 ];
-const json = { command, date: new Date().toISOString(), kernel: images.kernelPackage, host: os.release(), node: process.version, maxDelay, cells: table, trials: results };
+const json = { command: commands.join(' then '), commands, date: new Date().toISOString(), kernel: images.kernelPackage, host: os.release(), node: process.version, maxDelay, cells: table, trials: allTrials };
 if (smoke) {
   console.log(md.join('\n'));
 } else {
