@@ -268,8 +268,9 @@ suite('s3:// targets', () => {
       expect((await body('cond/cas.txt')).equals(Buffer.alloc(6 * MiB, 3))).toBe(true);
     });
 
-    // retry: failed once in ~20 runs while other engineers rebuilt dist/ under the children.
-    it('4 processes x 50 updateJson increments end at exactly 200', { retry: 2 }, async () => {
+    // No retry: its flakes (n = 199) were moto's, whose conditional PUT was not atomic;
+    // test/fixtures/moto-serialized.py makes it atomic, as S3 is.
+    it('4 processes x 50 updateJson increments end at exactly 200', async () => {
       const key = `counter/n-${Date.now()}.json`; // a fresh key for each attempt
       const url = `s3://${BUCKET}/${key}`;
       const children = await Promise.all(Array.from({ length: 4 }, () => runNode([fixture('s3-counter.mjs'), url, '50'], { env: { ...process.env } })));
