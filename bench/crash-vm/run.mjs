@@ -226,7 +226,8 @@ for (const r of allTrials) {
     if (x.message) c.failures.push(`trial ${r.trial} (crash at ${r.delay} s): ${x.message}`);
   }
 }
-const table = [...cells.values()].sort((a, b) => kinds.indexOf(a.fs) - kinds.indexOf(b.fs) || Object.keys(SUBJECTS).indexOf(a.api) - Object.keys(SUBJECTS).indexOf(b.api));
+const fsOrder = Object.keys(FILESYSTEMS);
+const table = [...cells.values()].sort((a, b) => fsOrder.indexOf(a.fs) - fsOrder.indexOf(b.fs) || Object.keys(SUBJECTS).indexOf(a.api) - Object.keys(SUBJECTS).indexOf(b.api));
 const ours = (c) => !PEERS.includes(c.api);
 const failed = table.some((c) => c.errors || (ours(c) && (c.torn || c.lost || c.leftAfterSweep)));
 const command = `node bench/crash-vm/run.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
