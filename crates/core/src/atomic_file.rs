@@ -69,6 +69,7 @@ pub struct AtomicFile {
     exclusive: bool,
     busy_timeout: std::time::Duration,
     /// btrfs does not persist an `O_TMPFILE` file's data on fsync before it is linked.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     sync_after_link: bool,
     finished: bool,
     /// Bytes written through `write`, and their CRC32C once `track_checksum` was called.
