@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FILESYSTEMS, buildImages } from './image.mjs';
 import { PEERS, SUBJECTS, apisOf, seedAll } from './subjects.mjs';
+import { sweep } from '../../index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -140,7 +141,6 @@ async function trial(fs, subject, i, slot) {
         r.verdict = String(e.message).startsWith('lost') ? 'lost' : 'torn';
         r.message = e.message;
       }
-      const aw = await import('../../index.mjs');
       const targets = SUBJECTS[api].targets;
       const temps = readdirSync(apiDir).filter((n) => !targets.includes(n));
       r.tempsLeft = temps.length;
@@ -149,7 +149,7 @@ async function trial(fs, subject, i, slot) {
       const now = Date.now();
       r.futureMs = Math.max(0, ...temps.map((n) => lstatSync(join(apiDir, n)).mtimeMs - now));
       if (r.futureMs > 0) await new Promise((resolve) => setTimeout(resolve, r.futureMs + 50));
-      await aw.sweep(apiDir, { olderThan: 0 });
+      await sweep(apiDir, { olderThan: 0 });
       const after = readdirSync(apiDir).filter((n) => !targets.includes(n));
       r.leftAfterSweep = after.length;
       result.apis[api] = r;

@@ -188,30 +188,22 @@ export interface JsonCodec {
   defaultText: string | undefined;
 }
 
-async function readWithEtag(loc: S3Location, s3: ParsedS3Options): Promise<{ text: string; etag: string } | undefined> {
+/** The object and its ETag; `undefined` for a missing key when `allowMissing` (a missing bucket always throws). */
+async function readWithEtag(loc: S3Location, s3: ParsedS3Options, allowMissing = true): Promise<{ text: string; etag: string } | undefined> {
   const sdk = loadSdk();
   try {
     const out = await clientFor(s3).send(new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: s3.signal });
     return { text: await out.Body.transformToString('utf8'), etag: out.ETag };
   } catch (err) {
     const error = s3Error(err, 'GetObject', loc);
-    if (error.code === 'ENOENT' && error.s3Code !== 'NoSuchBucket') return undefined;
+    if (allowMissing && error.code === 'ENOENT' && error.s3Code !== 'NoSuchBucket') return undefined;
     throw error;
   }
 }
 
 /** The text of an object (readJson on s3://); `undefined` when it does not exist and `allowMissing`. */
 export async function readText(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
-  const loc = parseS3Url(path);
-  const s3 = parseS3Options(options);
-  if (allowMissing) return (await readWithEtag(loc, s3))?.text;
-  const sdk = loadSdk();
-  try {
-    const out = await clientFor(s3).send(new sdk.GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: s3.signal });
-    return await out.Body.transformToString('utf8');
-  } catch (err) {
-    throw s3Error(err, 'GetObject', loc);
-  }
+  return (await readWithEtag(parseS3Url(path), parseS3Options(options), allowMissing))?.text;
 }
 
 function sleep(ms: number): Promise<void> {
