@@ -97,7 +97,7 @@ impl AtomicFile {
         let open_err = |e: io::Error| Error::from_io(e, "open", &target_path);
         let dir = match Dir::open(&target.dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && opts.mkdir => {
-                mkdir_durable(&target.dir).map_err(open_err)?;
+                mkdir_durable(&target.dir)?;
                 Dir::open(&target.dir).map_err(open_err)?
             }
             other => other.map_err(open_err)?,
@@ -220,7 +220,8 @@ impl AtomicFile {
         // until the publish; it is closed when `self` is.
         let _marked = self.file.take();
         let Temp::Named(name) = &self.temp else {
-            return Err(self.closed_error("rename"));
+            // An anonymous temp has no name anyone could have written through.
+            return Err(Error::new(libc::EINVAL, "rename", Some(&self.target.path())));
         };
         let path = self.dir.path.join(name);
         let file = self.dir.open_existing(name).map_err(|e| Error::from_io(e, "open", &path))?;
@@ -422,7 +423,9 @@ fn chown_error_is_ok(e: &io::Error) -> bool {
 
 /// Creates `dir` and its missing parents, syncing each parent so the new entries
 /// survive power loss along with the file written into them.
-pub(crate) fn mkdir_durable(dir: &Path) -> io::Result<()> {
+/// Creates `dir` and its missing parents, each made durable in its parent. A failure
+/// names the directory that could not be made (`mkdir`), not the file that needed it.
+pub(crate) fn mkdir_durable(dir: &Path) -> Result<()> {
     let mut missing = Vec::new();
     let mut cur = dir;
     while !cur.exists() {
@@ -436,10 +439,10 @@ pub(crate) fn mkdir_durable(dir: &Path) -> io::Result<()> {
         match std::fs::create_dir(path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(Error::from_io(e, "mkdir", path)),
         }
         if let Some(parent) = path.parent() {
-            Dir::open(parent)?.sync()?;
+            Dir::open(parent).and_then(|d| d.sync()).map_err(|e| Error::from_io(e, "fsync", parent))?;
         }
     }
     Ok(())

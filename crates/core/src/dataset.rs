@@ -67,7 +67,7 @@ impl Staging {
         let open_err = |e: io::Error| Error::from_io(e, "open", &target.dir);
         let parent = match Dir::open(&target.dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && opts.mkdir => {
-                mkdir_durable(&target.dir).map_err(open_err)?;
+                mkdir_durable(&target.dir)?;
                 Dir::open(&target.dir).map_err(open_err)?
             }
             other => other.map_err(open_err)?,

@@ -141,7 +141,7 @@ impl LockFile {
         let file = match sys::open(path, opts.mode) {
             Err(e) if e.errno == libc::ENOENT && opts.mkdir => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    crate::atomic_file::mkdir_durable(parent).map_err(|e| Error::from_io(e, "mkdir", parent))?;
+                    crate::atomic_file::mkdir_durable(parent)?;
                 }
                 sys::open(path, opts.mode)?
             }

@@ -1,6 +1,6 @@
 //! Dataset staging directories and file checksums (see `atomicwriter-core::dataset`).
 
-use crate::{from_path, js_error, run_async, to_path, PathArg};
+use crate::{from_path, run_async, to_path, OrThrow, PathArg};
 use atomicwriter_core::{self as core, checksum, dataset, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
@@ -52,9 +52,9 @@ impl StagingHandle {
 
     /// Creates the directories a part lives in (cheap: runs right here).
     #[napi]
-    pub fn make_parent(&self, name: String) -> Result<()> {
+    pub fn make_parent(&self, env: &Env, name: String) -> Result<()> {
         let guard = self.staging.lock().unwrap();
-        guard.as_ref().ok_or_else(closed).and_then(|s| s.make_parent(&name)).map_err(js_error)
+        guard.as_ref().ok_or_else(closed).and_then(|s| s.make_parent(&name)).or_throw(env)
     }
 
     /// Syncs the parts; lists them, with checksums read back for all but the `known`.
@@ -97,7 +97,7 @@ impl StagingHandle {
 
 #[napi(ts_return_type = "Promise<StagingHandle>")]
 pub fn open_staging(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: StagingOptions) -> Result<Object<'_>> {
-    let target = Target::from_resolved(&to_path(&resolved_path)).map_err(js_error)?;
+    let target = Target::from_resolved(&to_path(&resolved_path)).or_throw(env)?;
     let opts = dataset::DatasetOptions { fsync: options.fsync, mkdir: options.mkdir };
     run_async(env, move || {
         let staging = dataset::Staging::create(target, &opts)?;

@@ -1,14 +1,17 @@
 //! The N-API binding: converts arguments, dispatches to `atomicwriter-core` on the
-//! core's own threads, and turns core errors into JS errors. No protocol logic here.
+//! core's own threads, and turns core errors into JS errors (see `error.rs`). No
+//! protocol logic here.
 //! One module per concept; this file holds the conversions they share.
 
 mod dataset;
+mod error;
 mod lock;
 mod parquet;
 mod s3;
 mod write;
 
 use atomicwriter_core::{self as core, pool};
+pub(crate) use error::{js_error, OrThrow};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use std::path::{Path, PathBuf};
@@ -52,29 +55,6 @@ fn path_bytes(path: &Path) -> Vec<u8> {
     path.to_string_lossy().as_bytes().to_vec()
 }
 
-/// Core errors travel as JSON in the message; `src/errors.ts` rebuilds a Node-style
-/// error (`code`, `errno`, `syscall`, `path`, `dest`) from it.
-const ERROR_TAG: &str = "\u{1}atomicwriter:";
-
-pub(crate) fn js_error(e: core::Error) -> Error {
-    fn quote(p: &Option<PathBuf>) -> String {
-        match p {
-            Some(p) => format!("{:?}", p.to_string_lossy()),
-            None => "null".into(),
-        }
-    }
-    let json = format!(
-        r#"{ERROR_TAG}{{"code":"{}","errno":{},"syscall":"{}","path":{},"dest":{},"message":{:?}}}"#,
-        e.code(),
-        -e.errno,
-        e.syscall,
-        quote(&e.path),
-        quote(&e.dest),
-        e.to_string(),
-    );
-    Error::new(Status::GenericFailure, json)
-}
-
 /// Runs `work` on a core thread and settles a promise with its result.
 pub(crate) fn run_async<T, W>(env: &Env, work: W) -> Result<Object<'_>>
 where
@@ -102,7 +82,8 @@ where
     let (deferred, promise) = env.create_deferred::<T, Box<dyn FnOnce(Env) -> Result<T> + Send>>()?;
     spawn(Box::new(move || match work() {
         Ok(value) => deferred.resolve(Box::new(move |_| Ok(value))),
-        Err(e) => deferred.reject(js_error(e)),
+        // The error object is made on the JS thread, where the resolver runs.
+        Err(e) => deferred.resolve(Box::new(move |env| Err(js_error(&env, &e)))),
     }));
     Ok(promise)
 }

@@ -3,7 +3,7 @@
 //! the core's threads (never libuv's), where the kernel wakes it on release.
 
 use crate::write::WriteOptions;
-use crate::{js_error, run_async, run_async_waiting, to_path, PathArg};
+use crate::{run_async, run_async_waiting, to_path, OrThrow, PathArg};
 use atomicwriter_core::lock::{Interrupt, LockFile, LockOptions, Mode, Range};
 use atomicwriter_core::{self as core, AtomicFile, Target};
 use napi::bindgen_prelude::*;
@@ -40,29 +40,29 @@ pub struct LockHandle {
 }
 
 impl LockHandle {
-    fn get(&self) -> Result<Arc<LockFile>> {
-        self.lock.lock().unwrap().clone().ok_or_else(|| js_error(core::Error::closed("fcntl")))
+    fn get(&self) -> core::Result<Arc<LockFile>> {
+        self.lock.lock().unwrap().clone().ok_or_else(|| core::Error::closed("fcntl"))
     }
 }
 
 /// Opens (creates) the lock file; locks nothing yet. Runs on the JS thread.
 #[napi]
-pub fn open_lock(#[napi(ts_arg_type = "string | Buffer")] path: PathArg, request: LockRequest) -> Result<LockHandle> {
+pub fn open_lock(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg, request: LockRequest) -> Result<LockHandle> {
     let opts = LockOptions {
         mode: if request.shared { Mode::Shared } else { Mode::Exclusive },
         range: Range { offset: request.offset as u64, length: request.length as u64 },
         mkdir: request.mkdir,
     };
-    let lock = LockFile::open(&to_path(&path), &opts).map_err(js_error)?;
+    let lock = LockFile::open(&to_path(&path), &opts).or_throw(env)?;
     Ok(LockHandle { lock: Mutex::new(Some(Arc::new(lock))), waiting: Mutex::new(None) })
 }
 
 /// The uncontested path in one call: opens the lock file and tries once, on the JS
 /// thread. `null` when the lock is busy (the file is closed again; a wait opens its own).
 #[napi]
-pub fn lock_now(#[napi(ts_arg_type = "string | Buffer")] path: PathArg, shared: bool, offset: f64, length: f64, mkdir: bool) -> Result<Option<LockHandle>> {
-    let handle = open_lock(path, LockRequest { shared, offset, length, mkdir })?;
-    if handle.try_lock()? {
+pub fn lock_now(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg, shared: bool, offset: f64, length: f64, mkdir: bool) -> Result<Option<LockHandle>> {
+    let handle = open_lock(env, path, LockRequest { shared, offset, length, mkdir })?;
+    if handle.try_lock(env)? {
         Ok(Some(handle))
     } else {
         Ok(None)
@@ -73,14 +73,14 @@ pub fn lock_now(#[napi(ts_arg_type = "string | Buffer")] path: PathArg, shared: 
 impl LockHandle {
     /// One non-blocking attempt, on the JS thread.
     #[napi]
-    pub fn try_lock(&self) -> Result<bool> {
-        self.get()?.try_lock().map_err(js_error)
+    pub fn try_lock(&self, env: &Env) -> Result<bool> {
+        self.get().and_then(|lock| lock.try_lock()).or_throw(env)
     }
 
     /// Device and inode of the lock file: one key for every path to it.
     #[napi(getter)]
-    pub fn key(&self) -> Result<String> {
-        Ok(self.get()?.key())
+    pub fn key(&self, env: &Env) -> Result<String> {
+        self.get().map(|lock| lock.key()).or_throw(env)
     }
 
     /// Waits on a core thread until the lock is granted; rejects with `ETIMEDOUT`
@@ -90,7 +90,7 @@ impl LockHandle {
         let timeout = (timeout_ms >= 0.0).then(|| Duration::try_from_secs_f64(timeout_ms / 1000.0).unwrap_or(Duration::MAX));
         // The deadline counts from this call, so time queued for a thread counts too.
         let interrupt = Interrupt::new(timeout);
-        let lock = self.get()?;
+        let lock = self.get().or_throw(env)?;
         *self.waiting.lock().unwrap() = Some(interrupt.clone());
         run_async_waiting(env, move || lock.lock(&interrupt))
     }
@@ -108,11 +108,11 @@ impl LockHandle {
     /// A new descriptor sharing the held lock, for a child process to inherit; -1 where
     /// the OS lock is not tied to the open file description. The caller closes it.
     #[napi]
-    pub fn inheritable_fd(&self) -> Result<i32> {
+    pub fn inheritable_fd(&self, env: &Env) -> Result<i32> {
         #[cfg(unix)]
         {
             use std::os::fd::IntoRawFd;
-            Ok(self.get()?.inheritable_fd().map_err(js_error)?.map_or(-1, IntoRawFd::into_raw_fd))
+            Ok(self.get().and_then(|lock| lock.inheritable_fd()).or_throw(env)?.map_or(-1, IntoRawFd::into_raw_fd))
         }
         #[cfg(not(unix))]
         {
@@ -121,9 +121,9 @@ impl LockHandle {
     }
 
     #[napi]
-    pub fn release(&self) -> Result<()> {
+    pub fn release(&self, env: &Env) -> Result<()> {
         match self.lock.lock().unwrap().take() {
-            Some(lock) => lock.unlock().map_err(js_error),
+            Some(lock) => lock.unlock().or_throw(env),
             None => Ok(()),
         }
     }
@@ -145,9 +145,9 @@ impl LockHandle {
         data: Buffer,
         options: WriteOptions,
     ) -> Result<Object<'env>> {
-        let target = Target::from_resolved(&to_path(&resolved_path)).map_err(js_error)?;
+        let target = Target::from_resolved(&to_path(&resolved_path)).or_throw(env)?;
         let opts = core::Options::from(&options);
-        let lock = self.get()?;
+        let lock = self.get().or_throw(env)?;
         run_async(env, move || {
             let result = (|| {
                 let mut file = AtomicFile::create(target, &opts)?;

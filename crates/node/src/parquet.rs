@@ -70,9 +70,9 @@ fn options(o: ParquetOptions) -> Result<pq::Options> {
     Ok(pq::Options { compression, statistics: o.statistics, created_by: o.created_by })
 }
 
-fn to_js(e: pq::Error) -> Error {
+fn to_js(env: &Env, e: pq::Error) -> Error {
     match e {
-        pq::Error::Io(e) => js_error(e),
+        pq::Error::Io(e) => js_error(env, &e),
         other => Error::new(Status::GenericFailure, other.to_string()),
     }
 }
@@ -95,7 +95,7 @@ impl ParquetEncoder {
                     let out = output(memory, &mut encoder);
                     deferred.resolve(Box::new(move |_| Ok(out)))
                 }
-                Err(e) => deferred.reject(to_js(e)),
+                Err(e) => deferred.resolve(Box::new(move |env| Err(to_js(&env, e)))),
             }
         });
         Ok(promise)
@@ -106,15 +106,15 @@ impl ParquetEncoder {
 impl ParquetEncoder {
     /// Encodes into the staged temp of `handle` (the one write path).
     #[napi(factory)]
-    pub fn to_file(handle: &AtomicHandle, fields: Vec<ParquetField>, options: ParquetOptions) -> Result<ParquetEncoder> {
-        let encoder = Encoder::to_file(handle.shared(), self::fields(fields)?, &self::options(options)?).map_err(to_js)?;
+    pub fn to_file(env: &Env, handle: &AtomicHandle, fields: Vec<ParquetField>, options: ParquetOptions) -> Result<ParquetEncoder> {
+        let encoder = Encoder::to_file(handle.shared(), self::fields(fields)?, &self::options(options)?).map_err(|e| to_js(env, e))?;
         Ok(ParquetEncoder { encoder: Arc::new(Mutex::new(encoder)), memory: false })
     }
 
     /// Encodes into memory: each call resolves with the bytes it produced.
     #[napi(factory)]
-    pub fn to_memory(fields: Vec<ParquetField>, options: ParquetOptions) -> Result<ParquetEncoder> {
-        let encoder = Encoder::to_memory(self::fields(fields)?, &self::options(options)?).map_err(to_js)?;
+    pub fn to_memory(env: &Env, fields: Vec<ParquetField>, options: ParquetOptions) -> Result<ParquetEncoder> {
+        let encoder = Encoder::to_memory(self::fields(fields)?, &self::options(options)?).map_err(|e| to_js(env, e))?;
         Ok(ParquetEncoder { encoder: Arc::new(Mutex::new(encoder)), memory: true })
     }
 

@@ -1,6 +1,6 @@
 //! Whole-file writes, open atomic files and sweep.
 
-use crate::{from_path, js_error, run_async, to_path, PathArg};
+use crate::{from_path, run_async, to_path, OrThrow, PathArg};
 use atomicwriter_core::{self as core, pool, AtomicFile, SharedFile, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
@@ -42,26 +42,26 @@ impl From<&WriteOptions> for core::Options {
 /// The real file a path writes to (symlinks followed, directory canonical): the key
 /// that orders writes to one file, and the path handed back to the write calls.
 #[napi(ts_return_type = "string | Buffer")]
-pub fn resolve_target(#[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<PathArg> {
-    let target = core::resolve(&to_path(&path)).map_err(js_error)?;
+pub fn resolve_target(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<PathArg> {
+    let target = core::resolve(&to_path(&path)).or_throw(env)?;
     Ok(from_path(&target.path()))
 }
 
-fn resolved(path: &PathArg) -> Result<Target> {
-    Target::from_resolved(&to_path(path)).map_err(js_error)
+fn resolved(env: &Env, path: &PathArg) -> Result<Target> {
+    Target::from_resolved(&to_path(path)).or_throw(env)
 }
 
 #[napi(ts_return_type = "Promise<void>")]
 pub fn write_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: Buffer, options: WriteOptions) -> Result<Object<'_>> {
-    let target = resolved(&resolved_path)?;
+    let target = resolved(env, &resolved_path)?;
     let opts = core::Options::from(&options);
     run_async(env, move || core::write_file(target, &data, &opts))
 }
 
 #[napi]
-pub fn write_file_sync(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: &[u8], options: WriteOptions) -> Result<()> {
-    let target = resolved(&resolved_path)?;
-    core::write_file(target, data, &core::Options::from(&options)).map_err(js_error)
+pub fn write_file_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: &[u8], options: WriteOptions) -> Result<()> {
+    let target = resolved(env, &resolved_path)?;
+    core::write_file(target, data, &core::Options::from(&options)).or_throw(env)
 }
 
 /// An open atomic write: a temp that is either committed or removed.
@@ -95,8 +95,8 @@ impl AtomicHandle {
     }
 
     #[napi]
-    pub fn write_sync(&self, data: &[u8]) -> Result<()> {
-        self.file.write(data).map_err(js_error)
+    pub fn write_sync(&self, env: &Env, data: &[u8]) -> Result<()> {
+        self.file.write(data).or_throw(env)
     }
 
     /// `external`: the temp was written through its path by someone else.
@@ -107,20 +107,20 @@ impl AtomicHandle {
     }
 
     #[napi]
-    pub fn commit_sync(&self, external: bool) -> Result<()> {
-        self.file.commit(external).map_err(js_error)
+    pub fn commit_sync(&self, env: &Env, external: bool) -> Result<()> {
+        self.file.commit(external).or_throw(env)
     }
 
     /// Starts a CRC32C of the bytes written from now on (call before the first write).
     #[napi]
-    pub fn track_checksum(&self) -> Result<()> {
-        self.file.track_checksum().map_err(js_error)
+    pub fn track_checksum(&self, env: &Env) -> Result<()> {
+        self.file.track_checksum().or_throw(env)
     }
 
     /// Bytes written and their CRC32C (if tracked); call once writes have settled.
     #[napi]
-    pub fn digest(&self) -> Result<crate::dataset::Digest> {
-        let (bytes, crc32c) = self.file.digest().map_err(js_error)?;
+    pub fn digest(&self, env: &Env) -> Result<crate::dataset::Digest> {
+        let (bytes, crc32c) = self.file.digest().or_throw(env)?;
         Ok(crate::dataset::Digest { bytes: bytes as f64, crc32c })
     }
 
@@ -133,21 +133,21 @@ impl AtomicHandle {
 
 #[napi(ts_return_type = "Promise<AtomicHandle>")]
 pub fn open_atomic(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<Object<'_>> {
-    let target = resolved(&resolved_path)?;
+    let target = resolved(env, &resolved_path)?;
     let opts = core::Options::from(&options);
     run_async(env, move || AtomicFile::create(target, &opts).map(AtomicHandle::new))
 }
 
 #[napi]
-pub fn open_atomic_sync(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<AtomicHandle> {
-    let target = resolved(&resolved_path)?;
-    AtomicFile::create(target, &core::Options::from(&options)).map(AtomicHandle::new).map_err(js_error)
+pub fn open_atomic_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<AtomicHandle> {
+    let target = resolved(env, &resolved_path)?;
+    AtomicFile::create(target, &core::Options::from(&options)).map(AtomicHandle::new).or_throw(env)
 }
 
 /// Removes a file (if present) and syncs its directory.
 #[napi(ts_return_type = "Promise<void>")]
 pub fn remove_durable(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, fsync: bool) -> Result<Object<'_>> {
-    let target = resolved(&resolved_path)?;
+    let target = resolved(env, &resolved_path)?;
     run_async(env, move || core::remove_durable(&target, fsync))
 }
 
