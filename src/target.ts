@@ -20,8 +20,20 @@ export function checkPath(path: unknown, name = 'path'): string | Buffer {
     if (path.length === 0 || path.includes(0)) throw invalidArgType(name, 'a non-empty Buffer without null bytes', path);
     return path;
   }
-  if (path instanceof URL) return fileURLToPath(path);
+  if (path instanceof URL) return checkPath(urlPath(path), name);
   throw invalidArgType(name, 'of type string or an instance of Buffer or URL', path);
+}
+
+/** A file: URL's path, as `fs` decodes it; a malformed escape is a coded TypeError (`fs` throws a bare URIError). */
+function urlPath(url: URL): string {
+  try {
+    return fileURLToPath(url);
+  } catch (err) {
+    if (!(err instanceof URIError)) throw err;
+    const error = new TypeError(`File URL path must not contain malformed percent escapes. Received ${url.href}`, { cause: err }) as TypeError & { code: string };
+    error.code = 'ERR_INVALID_FILE_URL_PATH';
+    throw error;
+  }
 }
 
 /** The real path a write lands on; doubles as the key that orders writes to a file. */
