@@ -38,7 +38,9 @@ interface NativeErrorInfo {
 export function toNodeError(err: unknown): unknown {
   if (!(err instanceof Error) || !err.message.startsWith(NATIVE_TAG)) return err;
   const info = JSON.parse(err.message.slice(NATIVE_TAG.length)) as NativeErrorInfo;
-  const hint = HINTS[info.code];
+  // A message that ends in ')' carries the core's own explanation (the errno alone
+  // would mislead: a refused symlink is not an unwritable directory).
+  const hint = info.message.endsWith(')') ? undefined : HINTS[info.code];
   const error = new Error(hint ? `${info.message} (${hint})` : info.message) as NodeStyleError;
   error.errno = info.errno;
   error.code = info.code;
