@@ -7,7 +7,7 @@ import { abortError, invalidArgType, rethrow } from './errors';
 import { toBuffer, type BufferData } from './data';
 import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { checkPath, resolveTarget, type PathLike } from './target';
+import { checkPath, resolveTarget, withTarget, type PathLike } from './target';
 import { fdReleased, retryOnFdExhaustion } from './fd-wait';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
@@ -165,8 +165,7 @@ function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
   const resolved = resolveOptions(options, { mkdir: mkdirDefault });
   if ((options as OpenOptions | undefined)?.namedTemp) resolved.native.namedTemp = true;
   resolved.signal?.throwIfAborted();
-  // Resolving the target reads the disk (symlinks): only once every argument is valid.
-  return { target: resolveTarget(checked), resolved };
+  return { checked, resolved };
 }
 
 export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
@@ -189,12 +188,13 @@ export async function openStaged(target: string | Buffer, resolved: ResolvedOpti
 }
 
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
-  const { target, resolved } = prepare(path, options, false);
-  return openAtomicFrom(target, resolved);
+  const { checked, resolved } = prepare(path, options, false);
+  return withTarget(checked, (target) => openAtomicFrom(target, resolved));
 }
 
 export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {
-  const { target, resolved } = prepare(path, options, false);
+  const { checked, resolved } = prepare(path, options, false);
+  const target = resolveTarget(checked);
   try {
     return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
   } catch (err) {

@@ -15,7 +15,7 @@ import { parseMode, resolveOptions, type ResolvedOptions } from './options';
 import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from './source';
 import { AtomicWriteStream, parseHighWaterMark } from './stream';
 import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, type PathLike } from './target';
+import { checkPath, withTarget, type PathLike } from './target';
 import type * as Binding from '../native/binding';
 
 export interface DatasetOptions {
@@ -339,8 +339,7 @@ export function writeDataset(dir: PathLike, fn: (stage: Stage) => unknown, optio
     if (signal?.aborted) throw abortError(signal);
   };
   checkAbort();
-  const target = resolveTarget(path);
-  return publishDataset(target, fn, { marker, fsync, mkdir, signal }, checkAbort);
+  return withTarget(path, (target) => publishDataset(target, fn, { marker, fsync, mkdir, signal }, checkAbort));
 }
 
 async function publishDataset(

@@ -83,6 +83,9 @@ export function explain(call: string, args: readonly unknown[], err: unknown): u
   explained.add(err);
   const error = err as NodeStyleError;
   if (typeof error.code !== 'string' || typeof error.syscall !== 'string') return err;
+  // A message that ends in ')' carries the core's own explanation (the errno alone
+  // would mislead: a refused symlink is not an unwritable directory).
+  if (error.message.endsWith(')')) return err;
   const hint = hintFor(call, args, error);
   if (hint) error.message = `${error.message} (${hint})`;
   return err;

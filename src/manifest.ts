@@ -11,7 +11,7 @@ import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
 import { invalidArgType, rethrow } from './errors';
 import { native } from './native';
 import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, type PathLike } from './target';
+import { checkPath, withTarget, type PathLike } from './target';
 import { writeFile } from './write-file';
 
 export const MARKER = '_SUCCESS';
@@ -109,7 +109,7 @@ function markerBeside(filePath: string): string {
 /** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
 export function removeMarker(filePath: PathLike, options: { fsync?: boolean } = {}): Promise<void> {
   const marker = markerBeside(String(checkPath(filePath)));
-  return native().removeDurable(resolveTarget(marker), options.fsync ?? true).catch(rethrow);
+  return withTarget(marker, (target) => native().removeDurable(target, options.fsync ?? true).catch(rethrow));
 }
 
 /**

@@ -163,8 +163,6 @@ export function createWriteStream(path: PathLike, options?: WriteStreamOptions |
   const given = checkPath(path);
   const progress = progressOptions(options);
   const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);
-  // Resolving the target reads the disk (symlinks): only once every argument is valid.
-  const target = resolveTarget(given);
   const { signal } = resolved;
   // The stream owns the signal (it destroys itself, which aborts the file).
   const fileOptions = { ...resolved, signal: undefined };
@@ -174,8 +172,7 @@ export function createWriteStream(path: PathLike, options?: WriteStreamOptions |
     highWaterMark,
     encoding: resolved.encoding,
     progress,
-    open: async () => {
-      return openStaged(target, fileOptions);
-    },
+    // Resolving the target reads the disk (symlinks): its errors are the stream's.
+    open: async () => openStaged(resolveTarget(given), fileOptions),
   });
 }

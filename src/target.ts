@@ -45,6 +45,21 @@ export function resolveTarget(path: string | Buffer): string | Buffer {
   }
 }
 
+/**
+ * For the async APIs: resolves `path` and hands the target to `then`. What the disk
+ * says about the path (ELOOP, EISDIR, a refused symlink) rejects the promise and is
+ * never thrown, so a callback or a `.catch` sees it like every other disk error.
+ */
+export function withTarget<T>(path: string | Buffer, then: (target: string | Buffer) => Promise<T>): Promise<T> {
+  let target: string | Buffer;
+  try {
+    target = resolveTarget(path);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return then(target);
+}
+
 export function targetKey(resolved: string | Buffer): string {
   return typeof resolved === 'string' ? resolved : `\0${resolved.toString('hex')}`;
 }

@@ -8,9 +8,9 @@ import { native } from './native';
 import { fdReleased, isFdExhausted, retryOnFdExhaustion } from './fd-wait';
 import { inFileOrder } from './queue';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from './target';
 import { isS3Url, s3 } from './s3/url';
-import { isStreamSource, progressOptions, slices, writeStreamed, type StreamSource } from './source';
+import { isStreamSource, progressOptions, slices, writeStreamed, type ProgressOptions, type StreamSource } from './source';
 
 export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
 
@@ -38,12 +38,15 @@ export function writeFileWith(path: unknown, data: unknown, options: unknown, mk
     // As fs.writeFile does; only write-file-atomic's signature writes `String(data)`.
     throw invalidArgType('data', 'a string, Buffer, TypedArray, DataView, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks', data);
   }
-  // Resolving the target reads the disk (symlinks): only once every argument is valid.
-  const target = resolveTarget(checked);
-  if (streamed) {
-    return inFileOrder(targetKey(target), () => writeStreamed(target, data, resolved, progress));
+  // Arguments first (they throw); the disk is read only once every one is valid.
+  const bytes = streamed ? undefined : toBuffer(data as WriteData, resolved.encoding);
+  return withTarget(checked, (target) => writeResolved(target, data, bytes, resolved, progress));
+}
+
+function writeResolved(target: string | Buffer, data: unknown, bytes: Buffer | undefined, resolved: ResolvedOptions, progress: ProgressOptions): Promise<void> {
+  if (bytes === undefined) {
+    return inFileOrder(targetKey(target), () => writeStreamed(target, data as StreamSource, resolved, progress));
   }
-  const bytes = toBuffer(data, resolved.encoding);
   if (progress.onProgress) {
     const total = { ...progress, totalBytes: progress.totalBytes ?? bytes.length };
     return inFileOrder(targetKey(target), () => writeStreamed(target, slices(bytes), resolved, total));

@@ -12,7 +12,7 @@ import { FileSink } from './formats/sink';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { inFileOrder } from './queue';
 import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { checkPath, targetKey, withTarget, type PathLike } from './target';
 
 export interface FormatWriteOptions extends WriteOptions {
   /** Format name; default: from the file name's extension. */
@@ -88,8 +88,7 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   const prepared = !byPath && format.prepare ? format.prepare(data, o) : data;
   // An encoder that writes to a path needs one: the temp gets a name.
   if (byPath) resolved.native.namedTemp = true;
-  const target = resolveTarget(checked);
-  return inFileOrder(targetKey(target), async () => {
+  return withTarget(checked, (target) => inFileOrder(targetKey(target), async () => {
     const marker = o.marker === true;
     const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);
     const result: WriteResult = { path: target.toString(), format: format.name };
@@ -100,6 +99,6 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
     // still describes it; after the commit there is no marker until the new one.
     if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: format.name }, { fsync: resolved.native.fsync });
     return result;
-  });
+  }));
 }
 

@@ -13,13 +13,16 @@ pub struct Error {
     pub syscall: &'static str,
     pub path: Option<PathBuf>,
     pub dest: Option<PathBuf>,
+    /// What the errno alone cannot say (what was found, why it was refused, what to
+    /// do), shown after the Node-style message.
+    pub detail: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(errno: i32, syscall: &'static str, path: Option<&Path>) -> Error {
-        Error { errno, syscall, path: path.map(Path::to_path_buf), dest: None }
+        Error { errno, syscall, path: path.map(Path::to_path_buf), dest: None, detail: None }
     }
 
     /// The calling thread's last OS error.
@@ -43,6 +46,11 @@ impl Error {
 
     pub fn with_dest(mut self, dest: &Path) -> Error {
         self.dest = Some(dest.to_path_buf());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Error {
+        self.detail = Some(detail.into());
         self
     }
 
@@ -78,6 +86,9 @@ impl fmt::Display for Error {
         }
         if let Some(dest) = &self.dest {
             write!(f, " -> '{}'", dest.display())?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
         }
         Ok(())
     }

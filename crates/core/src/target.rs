@@ -2,9 +2,17 @@
 //! and the file it points to is replaced (a dangling link creates its target), as
 //! `fs.writeFile` and write-file-atomic do. The resolved path is also the key that
 //! orders concurrent writes to one file, so a link and its target share one queue.
+//!
+//! The path is resolved here, one component at a time, rather than by the kernel, so
+//! the kernel's `protected_symlinks` rule is applied here too, whatever the sysctl says:
+//! a link in a sticky, world-writable directory (such as /tmp) is followed only when
+//! the follower or the directory's owner owns it. Without that, another user could
+//! plant `/tmp/report.json -> /root/secret` and have root's write replace the secret.
 
 use crate::error::{Error, Result};
-use std::ffi::{OsStr, OsString};
+#[cfg(not(unix))]
+use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Linux's own limit on links followed while resolving one path.
@@ -26,18 +34,38 @@ impl Target {
     /// Splits a path that is already resolved, without touching the disk.
     pub fn from_resolved(path: &Path) -> Result<Target> {
         match (path.parent(), path.file_name()) {
-            (Some(dir), Some(name)) => Ok(Target { dir: dir.to_path_buf(), name: name.to_os_string() }),
+            (Some(dir), Some(name)) => Ok(Target {
+                dir: dir.to_path_buf(),
+                name: name.to_os_string(),
+            }),
             _ => Err(Error::new(libc::EISDIR, "open", Some(path))),
         }
     }
 }
 
-/// Follows symlinks on the final component and canonicalizes the directory.
-/// Missing pieces are not an error here: the write reports them with the syscall
-/// that failed.
+/// Follows symlinks (on every component) and canonicalizes the directory. Missing
+/// directories are not an error here (`mkdir` creates them); the errors `open(2)`
+/// would give for the path's shape are: a non-directory in the middle is `ENOTDIR`, a
+/// name after a missing directory's `.` or `..` is `ENOENT`, and a path that can only
+/// name a directory (a trailing `/`, a final `.` or `..`) is `EISDIR`, as
+/// `fs.writeFile` reports them. Errors carry the path as given.
 pub fn resolve(path: &Path) -> Result<Target> {
     if path.as_os_str().is_empty() {
         return Err(Error::new(libc::ENOENT, "open", Some(path)));
+    }
+    #[cfg(unix)]
+    return walk::resolve(path);
+    #[cfg(not(unix))]
+    return resolve_lexically(path);
+}
+
+/// Where components cannot be walked as bytes: follow the final links and let the OS
+/// canonicalize the directory.
+#[cfg(not(unix))]
+fn resolve_lexically(path: &Path) -> Result<Target> {
+    let text = path.as_os_str().to_string_lossy();
+    if text.ends_with('/') || text.ends_with('\\') {
+        return Err(Error::new(libc::EISDIR, "open", Some(path)));
     }
     let mut current = std::path::absolute(path).map_err(|e| Error::from_io(e, "open", path))?;
     let mut hops = 0;
@@ -48,7 +76,8 @@ pub fn resolve(path: &Path) -> Result<Target> {
                 if hops > MAX_SYMLINKS {
                     return Err(Error::new(libc::ELOOP, "open", Some(path)));
                 }
-                let link = std::fs::read_link(&current).map_err(|e| Error::from_io(e, "readlink", &current))?;
+                let link = std::fs::read_link(&current)
+                    .map_err(|e| Error::from_io(e, "readlink", &current))?;
                 current = match current.parent() {
                     Some(parent) if link.is_relative() => parent.join(link),
                     _ => link,
@@ -64,7 +93,161 @@ pub fn resolve(path: &Path) -> Result<Target> {
     let dir = std::fs::canonicalize(&target.dir).unwrap_or(target.dir);
     #[cfg(windows)]
     let dir = without_verbatim_prefix(dir);
-    Ok(Target { dir, name: target.name })
+    Ok(Target {
+        dir,
+        name: target.name,
+    })
+}
+
+#[cfg(unix)]
+mod walk {
+    use super::{Error, Result, Target, MAX_SYMLINKS};
+    use std::collections::VecDeque;
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Path, PathBuf};
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Part {
+        Name(OsString),
+        Dot,
+        DotDot,
+        /// A trailing `/`: the path must name a directory.
+        Slash,
+    }
+
+    /// `text`'s components, put in front of what is still to walk. A trailing slash
+    /// counts only at the very end of the path.
+    fn push_front(queue: &mut VecDeque<Part>, text: &[u8]) {
+        let mut parts: Vec<Part> = text
+            .split(|&b| b == b'/')
+            .filter(|s| !s.is_empty())
+            .map(|s| match s {
+                b"." => Part::Dot,
+                b".." => Part::DotDot,
+                name => Part::Name(OsStr::from_bytes(name).to_os_string()),
+            })
+            .collect();
+        if text.ends_with(b"/") && queue.is_empty() {
+            parts.push(Part::Slash);
+        }
+        for part in parts.into_iter().rev() {
+            queue.push_front(part);
+        }
+    }
+
+    pub(super) fn resolve(path: &Path) -> Result<Target> {
+        let text = path.as_os_str().as_bytes();
+        let fail = |errno: i32| Error::new(errno, "open", Some(path));
+        // `dir` exists and has no link in it; `missing` are names under it that do not
+        // exist (yet: `mkdir` creates them).
+        let mut dir = if text.starts_with(b"/") {
+            PathBuf::from("/")
+        } else {
+            std::env::current_dir().map_err(|e| Error::from_io(e, "open", path))?
+        };
+        let mut missing: Vec<OsString> = Vec::new();
+        let mut name: Option<OsString> = None;
+        let mut dir_required = false;
+        let mut hops = 0;
+        let mut queue = VecDeque::new();
+        push_front(&mut queue, text);
+        while let Some(part) = queue.pop_front() {
+            let last = queue.is_empty() || queue == [Part::Slash];
+            match part {
+                Part::Slash => dir_required = true,
+                Part::Dot | Part::DotDot if !missing.is_empty() => return Err(fail(libc::ENOENT)),
+                Part::Dot => dir_required |= last,
+                Part::DotDot => {
+                    dir.pop();
+                    dir_required |= last;
+                }
+                Part::Name(n) if !missing.is_empty() => {
+                    if last {
+                        name = Some(n);
+                    } else {
+                        missing.push(n);
+                    }
+                }
+                Part::Name(n) => {
+                    let candidate = dir.join(&n);
+                    match std::fs::symlink_metadata(&candidate) {
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                            if last {
+                                name = Some(n);
+                            } else {
+                                missing.push(n);
+                            }
+                        }
+                        Err(e) => return Err(Error::from_io(e, "open", path)),
+                        Ok(meta) if meta.file_type().is_symlink() => {
+                            check_protected(&dir, &candidate, &meta, path)?;
+                            hops += 1;
+                            if hops > MAX_SYMLINKS {
+                                return Err(fail(libc::ELOOP));
+                            }
+                            let link = std::fs::read_link(&candidate)
+                                .map_err(|e| Error::from_io(e, "readlink", &candidate))?;
+                            let link = link.as_os_str().as_bytes();
+                            if link.is_empty() {
+                                return Err(fail(libc::ENOENT));
+                            }
+                            if link.starts_with(b"/") {
+                                dir = PathBuf::from("/");
+                            }
+                            push_front(&mut queue, link);
+                        }
+                        Ok(meta) if meta.is_dir() && !last => dir.push(&n),
+                        Ok(_) if last => name = Some(n),
+                        Ok(_) => return Err(fail(libc::ENOTDIR)),
+                    }
+                }
+            }
+        }
+        if dir_required {
+            // open(2) with O_CREAT: a missing directory above is ENOENT, anything else
+            // (a file, a directory, nothing) named this way is EISDIR.
+            return Err(fail(if missing.is_empty() {
+                libc::EISDIR
+            } else {
+                libc::ENOENT
+            }));
+        }
+        let name = name.ok_or_else(|| fail(libc::EISDIR))?;
+        dir.extend(missing);
+        Ok(Target { dir, name })
+    }
+
+    /// The kernel's `protected_symlinks` rule (fs/namei.c `may_follow_link`): in a
+    /// sticky, world-writable directory, a link is followed only by its owner, or when
+    /// the directory's owner owns it.
+    fn check_protected(
+        dir: &Path,
+        link: &Path,
+        link_meta: &std::fs::Metadata,
+        path: &Path,
+    ) -> Result<()> {
+        let dir_meta = std::fs::metadata(dir).map_err(|e| Error::from_io(e, "stat", dir))?;
+        // S_ISVTX | S_IWOTH (mode_t is u16 on macOS, u32 here).
+        const STICKY_WORLD_WRITABLE: u32 = 0o1002;
+        if dir_meta.mode() & STICKY_WORLD_WRITABLE != STICKY_WORLD_WRITABLE {
+            return Ok(());
+        }
+        let follower = unsafe { libc::geteuid() };
+        if link_meta.uid() == follower || link_meta.uid() == dir_meta.uid() {
+            return Ok(());
+        }
+        Err(Error::new(libc::EACCES, "open", Some(path)).with_detail(format!(
+            "refusing to follow the symlink '{}', owned by uid {}, in the sticky world-writable directory '{}' (owned by uid {}): \
+             another user may have planted it to redirect this write; the kernel's protected_symlinks rule forbids it too. \
+             Remove the link, or write to the file's real path",
+            link.display(),
+            link_meta.uid(),
+            dir.display(),
+            dir_meta.uid()
+        )))
+    }
 }
 
 /// Windows `canonicalize` answers `\\?\C:\dir`; users (and Node's error messages)
@@ -76,14 +259,19 @@ fn without_verbatim_prefix(path: PathBuf) -> PathBuf {
     use std::path::{Component, Prefix};
     let wide: Vec<u16> = path.as_os_str().encode_wide().collect();
     let simpler: Vec<u16> = match path.components().next() {
-        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimDisk(_)) => wide[4..].to_vec(),
+        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimDisk(_)) => {
+            wide[4..].to_vec()
+        }
         // \\?\UNC\server\share -> \\server\share
-        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimUNC(..)) => [&[92u16, 92][..], &wide[8..]].concat(),
+        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimUNC(..)) => {
+            [&[92u16, 92][..], &wide[8..]].concat()
+        }
         _ => return path,
     };
     PathBuf::from(std::ffi::OsString::from_wide(&simpler))
 }
 
+#[cfg(not(unix))]
 fn is_dot_name(name: &OsStr) -> bool {
     name == "." || name == ".."
 }
@@ -116,6 +304,104 @@ mod tests {
         let tmp = TempDir::new();
         std::os::unix::fs::symlink("b", tmp.path().join("a")).unwrap();
         std::os::unix::fs::symlink("a", tmp.path().join("b")).unwrap();
-        assert_eq!(resolve(&tmp.path().join("a")).unwrap_err().errno, libc::ELOOP);
+        assert_eq!(
+            resolve(&tmp.path().join("a")).unwrap_err().errno,
+            libc::ELOOP
+        );
+    }
+
+    fn errno(path: &Path) -> i32 {
+        resolve(path).unwrap_err().errno
+    }
+
+    #[test]
+    fn shapes_that_name_a_directory_fail_as_open_does() {
+        let tmp = TempDir::new();
+        let d = tmp.path();
+        std::fs::write(d.join("f"), b"x").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink("f", d.join("lf")).unwrap();
+        for (given, expected) in [
+            ("f/", libc::EISDIR),
+            ("new/", libc::EISDIR),
+            ("lf/", libc::EISDIR),
+            ("sub/.", libc::EISDIR),
+            ("sub/..", libc::EISDIR),
+            ("sub//", libc::EISDIR),
+            ("f/.", libc::ENOTDIR),
+            ("f/..", libc::ENOTDIR),
+            ("f/x", libc::ENOTDIR),
+            ("missing/.", libc::ENOENT),
+            ("missing/../f", libc::ENOENT),
+            ("missing/x/", libc::ENOENT),
+        ] {
+            let err = resolve(&d.join(given)).unwrap_err();
+            assert_eq!(
+                (err.errno, err.path.as_deref()),
+                (expected, Some(d.join(given).as_path())),
+                "{given}"
+            );
+        }
+        assert_eq!(errno(Path::new("/")), libc::EISDIR);
+        assert_eq!(
+            resolve(&d.join("sub/../f")).unwrap().path(),
+            std::fs::canonicalize(d.join("f")).unwrap()
+        );
+        // Missing directories are left to `mkdir`.
+        let t = resolve(&d.join("a/b/c")).unwrap();
+        assert_eq!(
+            (t.dir, t.name),
+            (std::fs::canonicalize(d).unwrap().join("a/b"), "c".into())
+        );
+    }
+
+    #[test]
+    fn links_in_the_middle_are_followed_physically() {
+        let tmp = TempDir::new();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("real/inner")).unwrap();
+        std::os::unix::fs::symlink("real/inner", d.join("link")).unwrap();
+        // `link/..` is the parent of what the link points to, as the kernel walks it.
+        let t = resolve(&d.join("link/../x")).unwrap();
+        assert_eq!(
+            t.path(),
+            std::fs::canonicalize(d.join("real")).unwrap().join("x")
+        );
+    }
+
+    /// A sticky world-writable directory with a link owned by uid 65534 (root only).
+    #[test]
+    fn planted_links_in_sticky_directories_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let tmp = TempDir::new();
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::write(tmp.path().join("victim"), b"secret").unwrap();
+        let plant = |name: &str, to: &Path, uid: u32| {
+            let link = shared.join(name);
+            std::os::unix::fs::symlink(to, &link).unwrap();
+            std::os::unix::fs::lchown(&link, Some(uid), Some(uid)).unwrap();
+            link
+        };
+        let planted = plant("report", &tmp.path().join("victim"), 65534);
+        let err = resolve(&planted).unwrap_err();
+        assert_eq!(err.errno, libc::EACCES);
+        let message = err.to_string();
+        assert!(
+            message.contains("uid 65534") && message.contains("sticky"),
+            "{message}"
+        );
+        // In the middle of a path too.
+        let dir_link = plant("daily", tmp.path(), 65534);
+        assert_eq!(errno(&dir_link.join("victim")), libc::EACCES);
+        // The follower's own link, and any link outside a sticky directory, are followed.
+        let own = plant("own", &tmp.path().join("victim"), 0);
+        assert_eq!(resolve(&own).unwrap().name, "victim");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(resolve(&planted).unwrap().name, "victim");
     }
 }

@@ -1,0 +1,160 @@
+// Planted symlinks: another user (uid 65534, through setpriv) plants links in a sticky
+// world-writable directory, as anyone can in /tmp, pointing at root's files and
+// directories. Root's writes must refuse to follow them (the kernel's
+// protected_symlinks rule, applied by the library whatever the sysctl says) and leave
+// the victims byte-identical, with no `.lock` or temp beside them. Controls: a link
+// the follower owns, or one in a directory without the sticky bit, is followed, as
+// write-file-atomic and fs.writeFile do.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { aw, hasCommand, isRoot, scratch } from './helpers.js';
+
+const canDropPrivileges = isRoot && hasCommand('setpriv');
+const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+
+interface Scene {
+  base: string;
+  /** The sticky 1777 directory the attacker plants in. */
+  shared: string;
+  victim: string;
+  victimDir: string;
+}
+
+function scene(): Scene {
+  const base = scratch('aw-attack-');
+  // The child must reach the shared directory; the victims stay root's.
+  chmodSync(base, 0o755);
+  const shared = join(base, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const victim = join(base, 'secret.json');
+  writeFileSync(victim, '{"secret":true}\n', { mode: 0o600 });
+  const victimDir = join(base, 'important-dir');
+  mkdirSync(victimDir);
+  writeFileSync(join(victimDir, 'data.csv'), 'a,b\n1,2\n');
+  return { base, shared, victim, victimDir };
+}
+
+/** `ln -s to at` as uid 65534. */
+function plantAsNobody(to: string, at: string): void {
+  const result = spawnSync('setpriv', [...asNobody, 'ln', '-s', to, at], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`planting ${at} failed: ${result.stderr}`);
+  expect(lstatSync(at).uid).toBe(65534);
+}
+
+/** Every name and byte under `dir` (recursively), to compare before and after. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    const st = lstatSync(path);
+    out[path] = st.isFile() ? `${st.mode.toString(8)}:${readFileSync(path, 'hex')}` : `${st.mode.toString(8)}`;
+  }
+  return out;
+}
+
+type Api = (path: string) => Promise<unknown>;
+
+const fileApis: Array<[string, Api]> = [
+  ['writeFile', (p) => aw.writeFile(p, '{"pwned":1}')],
+  ['writeFile with tmpfileCreated', (p) => aw.writeFile(p, 'x', { tmpfileCreated: () => {} })],
+  ['writeFileSync', async (p) => aw.writeFileSync(p, 'x')],
+  ['writeJson', (p) => aw.writeJson(p, { pwned: 1 })],
+  ['updateJson', (p) => aw.updateJson(p, () => ({ pwned: 1 }))],
+  ['write (json format)', (p) => aw.write({ pwned: 1 }, p, { format: 'json' })],
+  [
+    'createWriteStream',
+    async (p) => {
+      const stream = aw.createWriteStream(p);
+      stream.end('x');
+      await finished(stream);
+    },
+  ],
+  [
+    'openAtomic',
+    async (p) => {
+      const file = await aw.openAtomic(p);
+      await file.write('x');
+      await file.commit();
+    },
+  ],
+  [
+    'write-file-atomic callback',
+    (p) => new Promise<void>((resolve, reject) => void aw(p, 'x', (err?: Error | null) => (err ? reject(err) : resolve()))),
+  ],
+];
+
+describe.skipIf(!canDropPrivileges)('links planted by another user in a sticky directory (needs root and setpriv)', () => {
+  for (const [name, api] of fileApis) {
+    it(`${name}: refuses report.json -> root's file; the victim and its directory are untouched`, async () => {
+      const s = scene();
+      const link = join(s.shared, 'report.json');
+      plantAsNobody(s.victim, link);
+      const before = snapshot(s.base);
+      const err = await api(link).then(
+        () => null,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      expect(err).toMatchObject({ code: 'EACCES', errno: -13, syscall: 'open', path: link });
+      expect(err!.message).toContain(`'${link}'`);
+      expect(err!.message).toContain('uid 65534');
+      expect(err!.message).toContain(`sticky world-writable directory '${s.shared}'`);
+      expect(err!.message).toMatch(/real path/);
+      expect(err!.message).not.toMatch(/must be writable/);
+      expect(snapshot(s.base)).toEqual(before);
+      expect(readdirSync(s.base).sort()).toEqual(['important-dir', 'secret.json', 'shared']);
+    });
+  }
+
+  it('a planted link in the middle of the path is refused too (shared/sub -> root dir)', async () => {
+    const s = scene();
+    plantAsNobody(s.base, join(s.shared, 'sub'));
+    const before = snapshot(s.base);
+    for (const [, api] of fileApis) {
+      await expect(api(join(s.shared, 'sub', 'secret.json'))).rejects.toMatchObject({ code: 'EACCES' });
+    }
+    expect(snapshot(s.base)).toEqual(before);
+  });
+
+  it('writeDataset refuses daily -> root directory: never exchanged, never deleted', async () => {
+    const s = scene();
+    const link = join(s.shared, 'daily');
+    plantAsNobody(s.victimDir, link);
+    const before = snapshot(s.base);
+    let called = false;
+    await expect(
+      aw.writeDataset(link, async (stage) => {
+        called = true;
+        await stage.write('part-0.json', [{ a: 1 }]);
+      }),
+    ).rejects.toMatchObject({ code: 'EACCES', path: link });
+    expect(called).toBe(false);
+    expect(snapshot(s.base)).toEqual(before);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('control: a link the follower (root) owns in the sticky directory is followed', async () => {
+    const s = scene();
+    const link = join(s.shared, 'mine.json');
+    spawnSync('ln', ['-s', s.victim, link]);
+    await aw.writeFile(link, 'new');
+    expect(readFileSync(s.victim, 'utf8')).toBe('new');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('control: a link by another user in a directory without the sticky bit is followed', async () => {
+    const s = scene();
+    const open = join(s.base, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const link = join(open, 'theirs.json');
+    plantAsNobody(s.victim, link);
+    await aw.writeJson(link, { ok: 1 });
+    expect(JSON.parse(readFileSync(s.victim, 'utf8'))).toEqual({ ok: 1 });
+    await aw.updateJson(link, () => ({ ok: 2 }));
+    expect(JSON.parse(readFileSync(s.victim, 'utf8'))).toEqual({ ok: 2 });
+  });
+});
