@@ -87,15 +87,31 @@ export interface JsonParseError extends SyntaxError {
   column: number;
 }
 
-/** Where `text` stops being valid JSON (V8's messages do not always say). */
-function errorOffset(text: string): number {
+interface JsonFault {
+  /** Offset of the offending character (the length when the text ends too early). */
+  at: number;
+  /** What is wrong there, in words that quote nothing of the text. */
+  why: string;
+}
+
+/**
+ * Where and why `text` stops being valid JSON, or `undefined` when it is valid. The
+ * error is built from this alone: V8's message quotes the text itself (a token and
+ * the first bytes of the document), which may be a secret the file was reached for.
+ */
+function findFault(text: string): JsonFault | undefined {
   const n = text.length;
   let i = 0;
+  let why = '';
+  const fail = (reason: string): false => {
+    why = i >= n ? 'the text ends before the JSON value is complete' : reason;
+    return false;
+  };
   const skip = (): void => {
     while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
   const string = (): boolean => {
-    if (text[i] !== '"') return false;
+    if (text[i] !== '"') return fail('a string in double quotes was expected');
     i++;
     while (i < n) {
       const c = text.charCodeAt(i);
@@ -103,23 +119,23 @@ function errorOffset(text: string): number {
         i++;
         return true;
       }
-      if (c < 0x20) return false;
+      if (c < 0x20) return fail('a control character inside a string (it must be escaped)');
       if (c === 0x5c) {
         const e = text[i + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return false;
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) return fail('a \\u escape needs four hex digits');
           i += 6;
         } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
           i += 2;
         } else {
           i++;
-          return false;
+          return fail('an invalid escape in a string');
         }
       } else {
         i++;
       }
     }
-    return false;
+    return fail('');
   };
   const scalar = (): boolean => {
     const c = text[i];
@@ -127,7 +143,7 @@ function errorOffset(text: string): number {
     for (const word of ['true', 'false', 'null']) {
       if (c === word[0]) {
         for (const ch of word) {
-          if (text[i] !== ch) return false;
+          if (text[i] !== ch) return fail('an invalid literal (the words JSON knows are true, false and null)');
           i++;
         }
         return true;
@@ -135,18 +151,20 @@ function errorOffset(text: string): number {
     }
     const number = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
     number.lastIndex = i;
-    if (!number.test(text)) return false;
+    if (!number.test(text)) return fail('an unexpected character where a value was expected');
     i = number.lastIndex;
     return true;
   };
   const key = (): boolean => {
     skip();
+    if (text[i] !== '"') return fail('a property name in double quotes was expected');
     if (!string()) return false;
     skip();
-    if (text[i] !== ':') return false;
+    if (text[i] !== ':') return fail("a ':' was expected after the property name");
     i++;
     return true;
   };
+  const fault = (): JsonFault => ({ at: i, why });
   const stack: string[] = [];
   for (;;) {
     // A value is expected here.
@@ -161,10 +179,11 @@ function errorOffset(text: string): number {
         ended = true;
       } else {
         stack.push(open);
-        if (open === '{' && !key()) return i;
+        if (open === '{' && !key()) return fault();
       }
     } else if (!scalar()) {
-      return i;
+      if (n === 0 || text.trim() === '') why = 'the file is empty';
+      return fault();
     } else {
       ended = true;
     }
@@ -172,31 +191,34 @@ function errorOffset(text: string): number {
     while (ended) {
       skip();
       const top = stack[stack.length - 1];
-      if (top === undefined) return i < n ? i : -1;
+      if (top === undefined) {
+        if (i >= n) return undefined;
+        why = 'more data follows the JSON value';
+        return fault();
+      }
       if (text[i] === ',') {
         i++;
-        if (top === '{' && !key()) return i;
+        if (top === '{' && !key()) return fault();
         ended = false;
       } else if (text[i] === (top === '{' ? '}' : ']')) {
         i++;
         stack.pop();
       } else {
-        return i;
+        fail(top === '{' ? "a ',' or '}' was expected after the property value" : "a ',' or ']' was expected after the array element");
+        return fault();
       }
     }
   }
 }
 
-function parseError(err: SyntaxError, text: string, path: string): JsonParseError {
-  const found = errorOffset(text);
-  const position = found >= 0 ? found : 0;
+function parseError(fault: JsonFault, text: string, path: string): JsonParseError {
+  const position = fault.at;
   const before = text.slice(0, position);
   const line = before.split('\n').length;
   const column = position - before.lastIndexOf('\n');
-  // V8 quotes the whole text in some messages; keep only its reason.
-  const reason = err.message.replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
   const where = position >= text.length ? 'at the end' : `at line ${line}, column ${column} (position ${position})`;
-  const error = new SyntaxError(`Invalid JSON in '${path}' ${where}: ${reason}`, { cause: err }) as JsonParseError;
+  // No `cause`: V8's error would carry the quoted text along.
+  const error = new SyntaxError(`Invalid JSON in '${path}' ${where}: ${fault.why}`) as JsonParseError;
   error.code = 'EJSONPARSE';
   error.path = path;
   error.position = position;
@@ -211,7 +233,10 @@ function parse(text: string, path: string | Buffer, reviver?: ReadJsonOptions['r
   try {
     return JSON.parse(body, reviver as never);
   } catch (err) {
-    throw parseError(err as SyntaxError, body, path.toString());
+    const fault = findFault(body);
+    // Valid JSON that failed anyway: the reviver threw; its error is the caller's own.
+    if (fault === undefined) throw err;
+    throw parseError(fault, body, path.toString());
   }
 }
 

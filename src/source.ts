@@ -151,20 +151,27 @@ export async function writeSource(file: AtomicFile, source: StreamSource, option
     used = 0;
   };
 
-  let onAbort = noop;
-  const aborted = signal
-    ? new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortError(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-      })
-    : undefined;
-  aborted?.catch(noop);
+  // A pending `next()` (a stalled source) must not outlive an abort. Each step gets a
+  // promise of its own, which the abort listener rejects: racing every step against
+  // one long-lived "aborted" promise would add a reaction to it per chunk, and each
+  // reaction keeps that chunk alive until the write ends (1 GiB in, 1 GiB resident).
+  let rejectStep: ((err: unknown) => void) | undefined;
+  const onAbort = (): void => rejectStep?.(abortError(signal as AbortSignal));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const nextStep = (): Promise<IteratorResult<unknown>> | IteratorResult<unknown> => {
+    const next = iterator.next();
+    if (!signal) return next;
+    return new Promise<IteratorResult<unknown>>((resolve, reject) => {
+      rejectStep = reject;
+      Promise.resolve(next).then(resolve, reject);
+    });
+  };
 
   let finished = false;
   try {
     for (;;) {
-      const next = iterator.next();
-      const step = aborted ? await Promise.race([next, aborted]) : await next;
+      const step = await nextStep();
+      rejectStep = undefined;
       if (step.done) break;
       const bytes = toChunk(step.value, encoding);
       const n = bytes.byteLength;
@@ -188,6 +195,9 @@ export async function writeSource(file: AtomicFile, source: StreamSource, option
     finished = true;
     await send();
     await inFlight;
+    // The source may end because of what aborted us (Ctrl-C also ends the pipe that
+    // feeds the CLI): an abort seen by now wins over the end of the input.
+    if (signal?.aborted) throw abortError(signal);
     report(written, true);
     return written;
   } catch (err) {
@@ -215,6 +225,7 @@ export async function writeStreamed(target: string | Buffer, source: StreamSourc
   const file = await openStaged(target, resolved);
   try {
     await writeSource(file, source, { ...progress, signal: resolved.signal, encoding: resolved.encoding });
+    if (resolved.signal?.aborted) throw abortError(resolved.signal);
     await file.commit();
   } finally {
     file.abort();

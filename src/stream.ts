@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import type { AtomicFile } from './atomic-file';
 import { openStaged } from './atomic-file';
-import { invalidArgType, outOfRange } from './errors';
+import { abortError, invalidArgType, outOfRange } from './errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
 import { isS3Url, s3 } from './s3/url';
@@ -51,10 +51,12 @@ export class AtomicWriteStream extends Writable {
 
   /** @internal use `createWriteStream` */
   constructor(target: StreamTarget) {
+    // The signal is not given to Writable: with an aborted one it would destroy the
+    // stream inside `super()`, before this class's fields exist (and with Node's own
+    // AbortError, not the library's).
     super({
       highWaterMark: target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
       defaultEncoding: target.encoding ?? 'utf8',
-      signal: target.signal,
     });
     this.path = target.path;
     this.#target = target;
@@ -69,9 +71,22 @@ export class AtomicWriteStream extends Writable {
     });
     // Callers that only listen for events must not get an unhandled rejection.
     this.committed.catch(noop);
+    const { signal } = target;
+    if (signal?.aborted) {
+      this.destroy(abortError(signal));
+    } else if (signal) {
+      const onAbort = (): void => void this.destroy(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
+    // Destroyed before it was constructed (an aborted signal): open nothing.
+    if (this.destroyed) {
+      callback();
+      return;
+    }
     this.#target.open().then((file) => {
       this.#file = file;
       callback();
