@@ -110,7 +110,7 @@ async function s3Demo(processes) {
   }
   if (!process.env.AWS_ENDPOINT_URL) {
     say('5. S3: no server. Set AWS_ENDPOINT_URL (and ATOMICWRITER_DEMO_BUCKET), or install a local one with');
-    say(`   python3 -m venv /tmp/atomicwriter-s3-venv && /tmp/atomicwriter-s3-venv/bin/pip install 'moto[server]'`);
+    say(`   npm run test:deps   (a venv with moto_server in ~/.cache/atomicwriter, once)`);
     say('   and run the demo again: it starts moto_server on 127.0.0.1 and stops it after.');
     return;
   }

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aw, entries, fixture, hasCommand, isRoot, lastJson, repoRoot, run, scratch } from './helpers.js';
+import { OTHER_UID, asOtherUser, aw, canActAsOtherUser, entries, fixture, hasCommand, isRoot, lastJson, repoRoot, run, scratch } from './helpers.js';
 
 interface Outcome {
   ok: boolean;
@@ -137,11 +137,13 @@ describe.skipIf(!isRoot)('ENOSPC on a 1 MiB tmpfs (needs root to mount)', () => 
   });
 });
 
-const canDropPrivileges = isRoot && hasCommand('setpriv');
-if (isRoot && !canDropPrivileges) console.warn('EACCES tests skipped: setpriv (util-linux) is not installed');
+if (isRoot && !canActAsOtherUser) console.warn('EACCES tests skipped: setpriv (util-linux) is not installed');
 
-describe.skipIf(!canDropPrivileges)('EACCES as an unprivileged user (needs root and setpriv)', () => {
-  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+describe.skipIf(!canActAsOtherUser)('EACCES as an unprivileged user (needs root and setpriv)', () => {
+  /** The writer fixture as uid 65534, from a copy it can reach wherever the checkout is. */
+  async function writeAsOtherUser(spec: Spec): Promise<Outcome> {
+    return lastJson<Outcome>(await asOtherUser('write.mjs', { args: [JSON.stringify(spec)] }));
+  }
 
   /** A root-owned 0755 directory with one root-owned file, inside a traversable scratch dir. */
   function lockedDir(): { dir: string; old: string } {
@@ -160,7 +162,7 @@ describe.skipIf(!canDropPrivileges)('EACCES as an unprivileged user (needs root 
     it(`${mode}: creating a file there fails with EACCES and creates nothing`, async () => {
       const { dir } = lockedDir();
       const file = join(dir, 'new.txt');
-      const outcome = await writeInChild(asNobody, { path: file, size: 100, sync });
+      const outcome = await writeAsOtherUser({ path: file, size: 100, sync });
       expect(outcome.ok).toBe(false);
       expect(outcome.error).toMatchObject({ code: 'EACCES', errno: -13, syscall: 'open', path: file, isError: true });
       expect(entries(dir)).toEqual(['old.txt']);
@@ -168,7 +170,7 @@ describe.skipIf(!canDropPrivileges)('EACCES as an unprivileged user (needs root 
 
     it(`${mode}: replacing a root-owned file there fails with EACCES, content intact`, async () => {
       const { dir, old } = lockedDir();
-      const outcome = await writeInChild(asNobody, { path: old, size: 100, sync, named: true });
+      const outcome = await writeAsOtherUser({ path: old, size: 100, sync, named: true });
       expect(outcome.error).toMatchObject({ code: 'EACCES', syscall: 'open', path: old });
       expect(readFileSync(old, 'utf8')).toBe('root content');
       expect(entries(dir)).toEqual(['old.txt']);
@@ -179,8 +181,8 @@ describe.skipIf(!canDropPrivileges)('EACCES as an unprivileged user (needs root 
     const { dir } = lockedDir();
     const own = join(dir, 'nobody');
     mkdirSync(own);
-    chownSync(own, 65534, 65534);
-    const outcome = await writeInChild(asNobody, { path: join(own, 'f'), size: 100, fill: 'y' });
+    chownSync(own, OTHER_UID, OTHER_UID);
+    const outcome = await writeAsOtherUser({ path: join(own, 'f'), size: 100, fill: 'y' });
     expect(outcome).toEqual({ ok: true });
     expect(readFileSync(join(own, 'f'), 'utf8')).toBe('y'.repeat(100));
   });

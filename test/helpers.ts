@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
@@ -83,4 +83,117 @@ export function lastJson<T = Record<string, unknown>>(result: RunResult): T {
 /** Names in `dir` that start with a dot: our named temps (and any other debris). */
 export function dotEntries(dir: string): string[] {
   return entries(dir).filter((name) => name.startsWith('.'));
+}
+
+// ---- Another user: uid 65534, for EACCES and attack tests (planted links, FIFOs, swaps).
+// The checkout may sit where that user cannot go (under /root, or any 0700 directory), so
+// whatever its process runs (the package, fixtures, a script) is a copy in a directory
+// under the temp dir that every user can traverse. Every test that runs code as the other
+// user goes through asOtherUser (node scripts) or runAsOtherUser (any command).
+
+export const OTHER_UID = 65534;
+/** True where the tests can play the other user: root, with setpriv (util-linux). */
+export const canActAsOtherUser = isRoot && hasCommand('setpriv');
+/** The command prefix that drops to OTHER_UID, its group and no supplementary groups. */
+export const asOtherUserPrefix = ['setpriv', `--reuid=${OTHER_UID}`, `--regid=${OTHER_UID}`, '--clear-groups'];
+
+let stage: string | undefined;
+let inlineCount = 0;
+
+afterAll(() => {
+  if (stage !== undefined) rmSync(stage, { recursive: true, force: true });
+  stage = undefined;
+});
+
+/** Throws unless every directory above `path` lets other users through (o+x). */
+function assertTraversable(path: string, fix: string): void {
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) throw new Error(`${d} is not traversable by other users, so uid ${OTHER_UID} cannot reach ${path}: ${fix}`);
+    if (d === dirname(d)) return;
+  }
+}
+
+/** Makes `path` and everything in it readable (and directories traversable) by everyone. */
+function openToAll(path: string): void {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToAll(join(path, name));
+  } else {
+    chmodSync(path, (st.mode & 0o777) | 0o444);
+  }
+}
+
+/**
+ * A copy of the package laid out as in the checkout (package.json, index.mjs, dist/,
+ * native/, bin/, test/fixtures/<files>) that OTHER_UID can read: a fixture's relative
+ * imports ('../../index.mjs') and `import 'atomicwriter'` (the package's self-reference)
+ * both resolve inside it. `files` are names in test/fixtures to copy in. node_modules is
+ * not copied: a child of the other user has the package and Node's built-ins only.
+ * Made once per test file, removed after it.
+ */
+export function otherUserStage(files: string[] = []): string {
+  if (stage === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'aw-other-user-'));
+    assertTraversable(dir, 'set TMPDIR to a directory under one that is (such as /tmp)');
+    assertTraversable(process.execPath, 'run the tests with a Node installed outside it');
+    for (const name of ['package.json', 'index.mjs', 'dist', 'bin', join('native', 'binding.js'), join('test', 'package.json')]) {
+      cpSync(join(repoRoot, name), join(dir, name), { recursive: true });
+    }
+    for (const name of readdirSync(join(repoRoot, 'native')).filter((n) => n.endsWith('.node'))) {
+      copyFileSync(join(repoRoot, 'native', name), join(dir, 'native', name));
+    }
+    mkdirSync(join(dir, 'test', 'fixtures'), { recursive: true });
+    openToAll(dir);
+    stage = dir;
+  }
+  for (const name of files) {
+    if (name.includes('/') || name.includes(sep)) throw new Error(`files: ${name}: give a name in test/fixtures`);
+    const to = join(stage, 'test', 'fixtures', name);
+    copyFileSync(fixture(name), to);
+    chmodSync(to, 0o644);
+  }
+  return stage;
+}
+
+export interface OtherUserOptions extends Omit<SpawnOptions, 'stdio'> {
+  /** Arguments after the script. */
+  args?: string[];
+  /** More names in test/fixtures the script imports or reads (copied beside it). */
+  files?: string[];
+}
+
+/**
+ * Runs any command as OTHER_UID (e.g. `runAsOtherUser('ln', ['-s', victim, link])` to plant
+ * a link in a sticky directory). Its cwd defaults to the staged copy, never the checkout.
+ */
+export function runAsOtherUser(cmd: string, args: string[], options: Omit<SpawnOptions, 'stdio'> = {}): Promise<RunResult> {
+  if (!canActAsOtherUser) throw new Error(`runAsOtherUser needs root and setpriv: guard the test with canActAsOtherUser`);
+  return run(asOtherUserPrefix[0]!, [...asOtherUserPrefix.slice(1), cmd, ...args], { cwd: otherUserStage(), ...options });
+}
+
+/**
+ * Runs a Node script as OTHER_UID and collects its output (parse a JSON last line with
+ * lastJson). `script` is either the name of a file in test/fixtures ('write.mjs') or the
+ * source of an ES module, which can `import aw from 'atomicwriter'`. Either way it runs
+ * from the staged copy (otherUserStage), so it works wherever the checkout is.
+ */
+export function asOtherUser(script: string, options: OtherUserOptions = {}): Promise<RunResult> {
+  const { args = [], files = [], ...spawnOptions } = options;
+  const isFixtureName = /^[\w.-]+\.(mjs|cjs|js)$/.test(script);
+  const dir = otherUserStage(isFixtureName ? [script, ...files] : files);
+  let path = join(dir, 'test', 'fixtures', basename(script));
+  if (!isFixtureName) {
+    path = resolve(dir, 'test', 'fixtures', `inline-${process.pid}-${++inlineCount}.mjs`);
+    writeFileSync(path, script, { mode: 0o644 });
+  }
+  return runAsOtherUser(process.execPath, [path, ...args], spawnOptions);
+}
+
+/** A scratch directory shared like /tmp: world-writable and sticky (1777), for planting attacks. */
+export function stickyScratch(prefix = 'aw-sticky-'): string {
+  const dir = scratch(prefix);
+  chmodSync(dir, 0o1777);
+  return dir;
 }
