@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import type { AtomicFile } from './atomic-file';
 import { openStaged } from './atomic-file';
-import { invalidArgType, outOfRange } from './errors';
+import { abortError, invalidArgType, outOfRange } from './errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
 import { isS3Url, s3 } from './s3/url';
@@ -54,7 +54,6 @@ export class AtomicWriteStream extends Writable {
     super({
       highWaterMark: target.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
       defaultEncoding: target.encoding ?? 'utf8',
-      signal: target.signal,
     });
     this.path = target.path;
     this.#target = target;
@@ -69,6 +68,19 @@ export class AtomicWriteStream extends Writable {
     });
     // Callers that only listen for events must not get an unhandled rejection.
     this.committed.catch(noop);
+    // Not Writable's own `signal` option: that destroys a pre-aborted stream inside
+    // super(), before this class's fields exist, and with Node's message, not ours.
+    const { signal } = target;
+    if (signal) {
+      const onAbort = (): void => {
+        this.destroy(abortError(signal));
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
