@@ -4,9 +4,12 @@
 // whichever API it ends, has one shape: `name: 'AbortError'`, `code: 'ABORT_ERR'`,
 // the signal's reason as `cause`.
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aw, fixture, hasCommand, isRoot, lastJson, run, scratch } from './helpers.js';
+
+const require = createRequire(import.meta.url);
 
 interface ChildError {
   name: string;
@@ -125,6 +128,14 @@ describe('hints depend on the operation', () => {
       expect(error).toMatchObject({ code: 'EISDIR', path: dir });
       expect(error.message).toContain(`'${dir}'`);
     }
+  });
+});
+
+describe('native errors arrive complete, wherever they are caught', () => {
+  it("digestFile of a missing file rejects with ENOENT, the code verify's \"disappeared while it was read\" branch tests (it saw GenericFailure)", async () => {
+    const { native } = require('../dist/native.js') as typeof import('../src/native.js');
+    const missing = join(scratch(), 'gone.bin');
+    await expect(native().digestFile(missing)).rejects.toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'open', path: missing });
   });
 });
 
