@@ -3,7 +3,7 @@
 // disposing it uncommitted) removes the temp. `atomicWrite` hands the temp's path to
 // code that can only write to a path.
 
-import { abortError, invalidArgType, rethrow } from './errors';
+import { abortError, invalidArgType, rethrow, throwIfAborted } from './errors';
 import { toBuffer, type BufferData } from './data';
 import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
@@ -164,7 +164,7 @@ function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
   const checked = checkPath(path);
   const resolved = resolveOptions(options, { mkdir: mkdirDefault });
   if ((options as OpenOptions | undefined)?.namedTemp) resolved.native.namedTemp = true;
-  resolved.signal?.throwIfAborted();
+  throwIfAborted(resolved.signal);
   return { checked, resolved };
 }
 

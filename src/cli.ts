@@ -19,6 +19,7 @@ import { verify, type VerifyResult } from './manifest';
 import { sweep } from './sweep';
 import { write } from './write';
 import { writeFile } from './write-file';
+import { throwIfAborted } from './errors';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -164,7 +165,7 @@ async function cmdWrite(args: string[]): Promise<number> {
       }
       yield chunk;
     }
-    controller.signal.throwIfAborted();
+    throwIfAborted(controller.signal);
     if (expected !== undefined && count !== expected) throw sizeError(expected, count, path);
     bar.update(count);
   }

@@ -136,6 +136,18 @@ function stickyOwner(file: string | undefined): string | undefined {
 }
 
 /**
+ * An `fs` error that came without the path (`readFile` of a directory gives a bare
+ * `EISDIR ..., read`): it gets the path, in the field and in the message, as `fs.open` gives it.
+ */
+export function withPath(err: unknown, path: string | Buffer): unknown {
+  const error = err as NodeStyleError;
+  if (!(err instanceof Error) || typeof error.syscall !== 'string' || error.path !== undefined) return err;
+  error.path = path.toString();
+  error.message = `${error.message} '${error.path}'`;
+  return err;
+}
+
+/**
  * Kept for call sites written before the binding made real errors: native errors now
  * arrive complete (see `explain`), so this returns what it is given.
  */
@@ -172,7 +184,7 @@ export function outOfRange(name: string, expected: string, actual: unknown): Ran
  * `name: 'AbortError'`, `code: 'ABORT_ERR'`, the signal's reason as `cause`, as Node's
  * own APIs reject.
  */
-export function abortError(signal: AbortSignal | undefined, message = 'The write was aborted; nothing was published'): Error {
+export function abortError(signal: { readonly reason?: unknown } | undefined, message = 'The write was aborted; nothing was published'): Error {
   const error = new Error(message, { cause: signal?.reason }) as NodeStyleError;
   error.name = 'AbortError';
   error.code = 'ABORT_ERR';

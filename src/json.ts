@@ -3,7 +3,7 @@
 // cross-process lock on `<file>.lock`: no lost update between processes or callers).
 
 import { promises as fsp, readFileSync } from 'node:fs';
-import { abortError, invalidArgType } from './errors';
+import { abortError, invalidArgType, withPath } from './errors';
 import { retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
 import { resolveOptions, type WriteOptions } from './options';
@@ -251,7 +251,7 @@ function readCurrent(path: string | Buffer): string | undefined {
     return readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    throw withPath(err, path);
   }
 }
 
@@ -278,7 +278,7 @@ async function readParsed<T>(file: string | Buffer, options: ReadJsonOptions): P
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && 'default' in options) return options.default as T;
-    throw err;
+    throw withPath(err, file);
   }
   return parse(text, file, options.reviver) as T;
 }

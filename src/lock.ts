@@ -6,7 +6,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LockHandle, LockRequest } from '../native/binding';
-import { invalidArgType, outOfRange, toNodeError, type NodeStyleError } from './errors';
+import { abortError, invalidArgType, outOfRange, toNodeError, type NodeStyleError } from './errors';
 import { native, type NativeWriteOptions } from './native';
 import { checkPath, type PathLike } from './target';
 import { fdReleased, retryOnFdExhaustion } from './fd-wait';
@@ -288,10 +288,7 @@ function describeHolder(handle: LockHandle): { text: string; pids: number[] } {
 }
 
 function lockAbortError(path: string | Buffer, signal: AbortSignal): Error {
-  const error = new Error(`The wait for the lock on '${display(path)}' was aborted; no lock is held`, { cause: signal.reason }) as NodeStyleError;
-  error.name = 'AbortError';
-  error.code = 'ABORT_ERR';
-  return error;
+  return abortError(signal, `The wait for the lock on '${display(path)}' was aborted; no lock is held`);
 }
 
 const OPEN_HINTS: Record<string, string> = {

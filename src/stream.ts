@@ -71,13 +71,18 @@ export class AtomicWriteStream extends Writable {
     });
     // Callers that only listen for events must not get an unhandled rejection.
     this.committed.catch(noop);
+    // Not Writable's own `signal` option: that destroys a pre-aborted stream inside
+    // super(), before this class's fields exist, and with Node's message, not ours.
     const { signal } = target;
-    if (signal?.aborted) {
-      this.destroy(abortError(signal));
-    } else if (signal) {
-      const onAbort = (): void => void this.destroy(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    if (signal) {
+      const onAbort = (): void => {
+        this.destroy(abortError(signal));
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 // Whole-content writes: the write-file-atomic compatible function and the named
 // `writeFile` / `writeFileSync`. One path through the core for each.
 
-import { invalidArgType, rethrow } from './errors';
+import { invalidArgType, rethrow, throwIfAborted } from './errors';
 import { toBuffer } from './data';
 import { openStaged } from './atomic-file';
 import { native } from './native';
@@ -15,7 +15,7 @@ import { isStreamSource, progressOptions, slices, writeStreamed, type ProgressOp
 export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
 
 async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: ResolvedOptions): Promise<void> {
-  resolved.signal?.throwIfAborted();
+  throwIfAborted(resolved.signal);
   const file = await openStaged(target, resolved);
   try {
     await file.write(bytes);
@@ -73,7 +73,7 @@ export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOp
   const resolved = resolveOptions(options, { mkdir: false });
   const checked = checkPath(path, 'filename');
   const bytes = toBuffer(data, resolved.encoding);
-  resolved.signal?.throwIfAborted();
+  throwIfAborted(resolved.signal);
   const target = resolveTarget(checked);
   try {
     if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);

@@ -4,7 +4,7 @@
 // is touched; a serializer that throws halfway leaves the old file and no temp.
 
 import { openAtomicFrom } from './atomic-file';
-import { invalidArgType } from './errors';
+import { invalidArgType, throwIfAborted } from './errors';
 import { removeMarker, writeFileMarker } from './manifest';
 import './formats/builtins';
 import { pickFormat, type Format, type FormatOptions } from './formats/registry';
@@ -40,7 +40,7 @@ interface Written {
 }
 
 async function serializeInto(target: string | Buffer, format: Format, data: unknown, options: FormatOptions, resolved: ResolvedOptions, byPath: boolean, marker: boolean): Promise<Written> {
-  resolved.signal?.throwIfAborted();
+  throwIfAborted(resolved.signal);
   const file = await openAtomicFrom(target, resolved);
   try {
     if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
@@ -49,7 +49,7 @@ async function serializeInto(target: string | Buffer, format: Format, data: unkn
     let crc32c: number | undefined;
     if (byPath) {
       result = await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, data, options);
-      resolved.signal?.throwIfAborted();
+      throwIfAborted(resolved.signal);
       if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
       await file.commit(true);
     } else {

@@ -3,7 +3,7 @@
 // carry what the caller needs (status, S3's code, the URL) and never a credential:
 // SDK errors are copied field by field, not attached as `cause`.
 
-import { invalidArgType, outOfRange } from '../errors';
+import { abortError, invalidArgType, outOfRange } from '../errors';
 import type { S3Location } from './url';
 
 // The SDK's types are not a dependency of ours either: the few shapes we use.
@@ -196,8 +196,8 @@ export function s3Error(err: unknown, op: string, where: S3Location | string): S
   const detail = [name, statusCode && `HTTP ${statusCode}`].filter(Boolean).join(', ');
   const hint = HINTS[code];
   const message = `${op} ${url} failed${detail ? ` (${detail})` : ''}: ${String(e.message ?? err)}${hint ? ` (${hint})` : ''}`;
-  const error = new Error(message) as S3Error;
-  if (name === 'AbortError') error.name = 'AbortError';
+  // The SDK's AbortError carries the signal's reason as its cause (when it is an Error).
+  const error = (name === 'AbortError' ? abortError({ reason: (err as { cause?: unknown }).cause }, message) : new Error(message)) as S3Error;
   error.code = code;
   error.path = url;
   if (statusCode !== undefined) error.statusCode = statusCode;

@@ -6,7 +6,7 @@
 // A failed multipart upload is aborted, so no partial object or orphan parts remain.
 
 import { promises as fsp } from 'node:fs';
-import { rethrow } from '../errors';
+import { rethrow, throwIfAborted } from '../errors';
 import { native } from '../native';
 import { clientFor, isConflict, loadSdk, s3Error, type ParsedS3Options, type S3ClientLike, type S3Result } from './client';
 import type { S3Location } from './url';
@@ -167,7 +167,7 @@ export async function uploadStaged(loc: S3Location, file: string, options: Parse
   const client = clientFor(options);
   const { size } = await fsp.stat(file);
   for (let attempt = 0; ; attempt++) {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal);
     try {
       if (size < options.multipartThreshold) return await putObject(client, loc, file, size, options);
       return await multipart(client, loc, file, size, options);
