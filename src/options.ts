@@ -3,6 +3,7 @@
 
 import { invalidArgType, outOfRange } from './errors';
 import type { NativeWriteOptions } from './native';
+import type { Ticket } from './queue';
 
 export interface Chown {
   uid: number;
@@ -38,6 +39,8 @@ export interface ResolvedOptions {
   tmpfileCreated?: (tmpPath: string) => unknown;
   signal?: AbortSignal;
   native: NativeWriteOptions;
+  /** The write's place in its file's call order (queued writes only; see queue.ts). */
+  order?: Ticket;
 }
 
 const MAX_MODE = 0o177777;
@@ -83,10 +86,60 @@ function parseBusyTimeout(value: unknown): number | undefined {
   return value;
 }
 
-export function resolveOptions(options: unknown, defaults: { mkdir: boolean }): ResolvedOptions {
+/** The options of every whole-file write (`writeFile`, `writeFileSync`, `openAtomic`, `atomicWrite`, ...). */
+export const WRITE_OPTION_NAMES: readonly string[] = ['encoding', 'mode', 'chown', 'fsync', 'tmpfileCreated', 'signal', 'exclusive', 'mkdir', 'busyTimeout'];
+
+/**
+ * A misspelt option (`fsyn: false`) must not pass silently: a name outside
+ * WRITE_OPTION_NAMES and `extra` (what the entry point reads itself) is a TypeError.
+ */
+export function checkOptionNames(options: unknown, extra: readonly string[] = []): void {
+  if (options === null || typeof options !== 'object') return;
+  for (const name of Object.keys(options)) {
+    if (WRITE_OPTION_NAMES.includes(name) || extra.includes(name)) continue;
+    const known = [...WRITE_OPTION_NAMES, ...extra].join(', ');
+    const error = new TypeError(`Unknown option "options.${name}": this call takes ${known}`) as TypeError & { code: string };
+    error.code = 'ERR_INVALID_ARG_VALUE';
+    throw error;
+  }
+}
+
+/**
+ * write-file-atomic reads its options loosely, and its callers rely on it: options
+ * that are neither an object nor a string mean none; `fsync` syncs unless it is
+ * `false`; `encoding` is ignored for buffers and falls back to utf8 when empty or
+ * unknown (as fs.writeSync does); a falsy `tmpfileCreated` or `chown` is absent
+ * (`chown` then leaves the file to the writer). Unknown names are ignored. Returns a
+ * new object for resolveOptions: the caller's is never changed.
+ */
+export function looseOptions(options: unknown, binary: boolean): WriteOptions {
+  if (typeof options === 'string') options = { encoding: options };
+  if (options === null || typeof options !== 'object') return {};
+  const o = { ...(options as Record<string, unknown>) };
+  o.fsync = o.fsync !== false;
+  if (binary) {
+    delete o.encoding;
+  } else {
+    const encoding = String(o.encoding || 'utf8');
+    o.encoding = Buffer.isEncoding(encoding) ? encoding : 'utf8';
+  }
+  if (!o.tmpfileCreated) delete o.tmpfileCreated;
+  if (!o.chown && o.chown !== undefined && o.chown !== null) o.chown = false;
+  const known: Record<string, unknown> = {};
+  for (const name of WRITE_OPTION_NAMES) if (o[name] !== undefined) known[name] = o[name];
+  return known as WriteOptions;
+}
+
+/**
+ * Validates write options (bad values throw before the disk is touched). `known`:
+ * the names the entry point takes besides WRITE_OPTION_NAMES; given, any other name
+ * is refused (see checkOptionNames).
+ */
+export function resolveOptions(options: unknown, defaults: { mkdir: boolean; known?: readonly string[] }): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options === 'string') options = { encoding: options };
   if (typeof options !== 'object') throw invalidArgType('options', 'an object or an encoding string', options);
+  if (defaults.known) checkOptionNames(options, defaults.known);
   const o = options as WriteOptions;
 
   const encoding = o.encoding ?? 'utf8';
