@@ -194,6 +194,14 @@ describe('the differences the compatibility table declares', () => {
     expect(entries(dir)).toEqual(['g', 'r', 's']);
   });
 
+  it('mode: 0 is mode 0 in sync mode too (write-file-atomic\'s sync takes 0 as absent)', async () => {
+    const dir = scratch();
+    await ours(join(dir, 'a'), 'x', { mode: 0 });
+    ours.sync(join(dir, 's'), 'x', { mode: 0 });
+    expect(statSync(join(dir, 'a')).mode & 0o7777).toBe(0);
+    expect(statSync(join(dir, 's')).mode & 0o7777).toBe(0);
+  });
+
   it('invalid option values throw synchronously, before the disk is touched', () => {
     const dir = scratch();
     expect(() => ours(join(dir, 'f'), 'x', { mode: 'abc' })).toThrow(TypeError);

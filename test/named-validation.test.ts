@@ -91,6 +91,8 @@ describe('unknown option names', () => {
     ['openAtomicSync', (file, options) => aw.openAtomicSync(file, options as never)],
     ['atomicWrite', (file, options) => aw.atomicWrite(file, () => {}, options as never)],
     ['writeJson', (file, options) => aw.writeJson(file, {}, options as never)],
+    ['updateJson', (file, options) => aw.updateJson(file, () => 1, options as never)],
+    ['createWriteStream', (file, options) => aw.createWriteStream(file, options as never)],
   ];
   for (const [name, call] of calls) {
     it(`${name}: a typo is a TypeError naming the option, nothing touched`, () => {
@@ -111,12 +113,18 @@ describe('unknown option names', () => {
   it('the options each call documents are accepted', async () => {
     const dir = scratch();
     const signal = new AbortController().signal;
-    const common = { encoding: 'utf8', mode: 0o600, chown: null, fsync: false, signal, exclusive: false, mkdir: false, busyTimeout: 0 } as const;
+    const json = { mode: 0o600, chown: null, fsync: false, signal, exclusive: false, mkdir: false, busyTimeout: 0 } as const;
+    const common = { ...json, encoding: 'utf8' } as const;
     await aw.writeFile(join(dir, 'a'), 'x', { ...common, onProgress: () => {}, totalBytes: 1, tmpfileCreated: () => {} });
     aw.writeFileSync(join(dir, 'b'), 'x', common);
     (await aw.openAtomic(join(dir, 'c'), { ...common, namedTemp: true })).abort();
     await aw.atomicWrite(join(dir, 'd'), () => {}, common);
-    expect(entries(dir)).toEqual(['a', 'b', 'd']);
+    await aw.writeJson(join(dir, 'e'), {}, { ...json, indent: 0, replacer: null });
+    await aw.updateJson(join(dir, 'g'), () => 1, { ...json, defaultData: 0, lockTimeout: 100 });
+    const stream = aw.createWriteStream(join(dir, 'h'), { ...common, highWaterMark: 16, onProgress: () => {}, totalBytes: 1 });
+    stream.end('x');
+    await stream.committed;
+    expect(entries(dir)).toEqual(['a', 'b', 'd', 'e', 'g', 'g.lock', 'h']);
   });
 
   it('the default export ignores unknown names, as write-file-atomic does', async () => {
