@@ -63,27 +63,28 @@ export function parseMode(mode: unknown, name = 'options.mode'): number | undefi
   return value & 0o7777;
 }
 
-function parseId(value: unknown, name: string): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw outOfRange(name, 'an integer >= 0 and <= 4294967295', value);
-  return value;
-}
+// The option validators every module uses (writes, locks, datasets, S3): one wording.
 
-function parseBoolean(value: unknown, name: string, fallback: boolean): boolean {
+/** A boolean option; `undefined` gives `fallback`. */
+export function parseBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
   return value;
 }
 
-const MAX_BUSY_TIMEOUT = 0xffffffff;
-
-function parseBusyTimeout(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw invalidArgType('options.busyTimeout', 'of type number', value);
-  if (!Number.isInteger(value) || value < 0 || value > MAX_BUSY_TIMEOUT) {
-    throw outOfRange('options.busyTimeout', `an integer >= 0 and <= ${MAX_BUSY_TIMEOUT} (milliseconds)`, value);
-  }
+/** An integer option in [min, max]; `undefined` gives `fallback`. */
+export function parseInteger<F extends number | undefined>(value: unknown, name: string, fallback: F, min: number, max: number): number | F {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
   return value;
+}
+
+const MAX_U32 = 0xffffffff;
+
+function parseId(value: unknown, name: string): number {
+  if (value === undefined) throw invalidArgType(name, 'of type number', value);
+  return parseInteger(value, name, 0, 0, MAX_U32);
 }
 
 /** The options of every whole-file write (`writeFile`, `writeFileSync`, `openAtomic`, `atomicWrite`, ...). */
@@ -174,7 +175,8 @@ export function resolveOptions(options: unknown, defaults: { mkdir: boolean; kno
       namedTemp: o.tmpfileCreated !== undefined,
       // write-file-atomic: `chown: false` leaves the new file to the writer.
       writerOwns: o.chown === false,
-      busyTimeout: parseBusyTimeout(o.busyTimeout),
+      // Milliseconds.
+      busyTimeout: parseInteger(o.busyTimeout, 'options.busyTimeout', undefined, 0, MAX_U32),
     },
   };
 }
