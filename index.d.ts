@@ -495,7 +495,7 @@ declare namespace writeFileAtomic {
 
 /**
  * write-file-atomic compatible: writes `data` to `filename` atomically and durably.
- * With a callback, it receives the error (or nothing) and the promise does not reject.
+ * With a callback, it receives the error (or `undefined`, as write-file-atomic 8 passes it) and the promise does not reject.
  */
 declare function writeFileAtomic(
   filename: writeFileAtomic.PathLike,

@@ -9,6 +9,8 @@ import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, withTarget, type PathLike } from './target';
 import { fdReleased, retryOnFdExhaustion } from './fd-wait';
+import { superseded, type Ticket } from './queue';
+import { removeTempsOnExit } from './temp-cleanup';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -23,6 +25,7 @@ export class AtomicFile {
   #handle: NativeHandle;
   #encoding: BufferEncoding;
   #signal: AbortSignal | undefined;
+  #order: Ticket | undefined;
   #state: State = 'open';
   // Writes are applied in call order even when the caller does not await each one.
   #pending: Promise<void> = Promise.resolve();
@@ -36,6 +39,7 @@ export class AtomicFile {
     this.tempPath = temp === null ? null : temp.toString();
     this.#encoding = options.encoding;
     this.#signal = options.signal;
+    this.#order = options.order;
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -69,6 +73,13 @@ export class AtomicFile {
     this.#checkOpen();
     await this.#pending;
     this.#checkOpen();
+    if (this.#order && superseded(this.#order)) {
+      // A writeFileSync issued after this write has published: in call order this
+      // content was replaced at once, so it is never put in place.
+      this.#finish('committed');
+      this.#handle.abort();
+      return;
+    }
     // Past this point the publish cannot be called back: abort() becomes a no-op.
     this.#state = 'committing';
     try {
@@ -162,13 +173,14 @@ export interface OpenOptions extends WriteOptions {
 
 function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
   const checked = checkPath(path);
-  const resolved = resolveOptions(options, { mkdir: mkdirDefault });
+  const resolved = resolveOptions(options, { mkdir: mkdirDefault, known: ['namedTemp'] });
   if ((options as OpenOptions | undefined)?.namedTemp) resolved.native.namedTemp = true;
   throwIfAborted(resolved.signal);
   return { checked, resolved };
 }
 
 export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
+  removeTempsOnExit();
   return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native)).then((handle) => new AtomicFile(target, handle, resolved), rethrow);
 }
 
@@ -195,6 +207,7 @@ export function openAtomic(path: PathLike, options?: OpenOptions): Promise<Atomi
 export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {
   const { checked, resolved } = prepare(path, options, false);
   const target = resolveTarget(checked);
+  removeTempsOnExit();
   try {
     return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
   } catch (err) {
@@ -206,9 +219,15 @@ export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFil
  * Runs `fn` with the path of a fresh temp beside `path`; when it resolves, whatever it
  * left at that path is synced and published. A throw (or rejection) removes the temp.
  */
-export async function atomicWrite<T>(path: PathLike, fn: (tmpPath: string) => T | Promise<T>, options?: WriteOptions): Promise<T> {
+export function atomicWrite<T>(path: PathLike, fn: (tmpPath: string) => T | Promise<T>, options?: WriteOptions): Promise<T> {
+  // Not `async`: bad arguments throw here, before anything touches the disk.
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
-  const file = await openAtomic(path, { ...options, namedTemp: true });
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', 'an object', options);
+  return runWithTemp(openAtomic(path, { ...options, namedTemp: true }), fn);
+}
+
+async function runWithTemp<T>(opened: Promise<AtomicFile>, fn: (tmpPath: string) => T | Promise<T>): Promise<T> {
+  const file = await opened;
   try {
     const result = await fn(file.tempPath as string);
     await file.commit(true);

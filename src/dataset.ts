@@ -11,7 +11,7 @@ import { openAtomicFrom, type AtomicFile } from './atomic-file';
 import { abortError, invalidArgType, rethrow } from './errors';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { native } from './native';
-import { parseMode, resolveOptions, type ResolvedOptions } from './options';
+import { parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from './options';
 import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from './source';
 import { AtomicWriteStream, parseHighWaterMark } from './stream';
 import { isS3Url, s3 } from './s3/url';
@@ -311,12 +311,6 @@ function toEntry(name: string, record: { bytes: number; crc32c: number | null; r
   if (record.rows !== undefined) entry.rows = record.rows;
   if (record.format !== undefined) entry.format = record.format;
   return entry;
-}
-
-function parseBoolean(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
 }
 
 /**

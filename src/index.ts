@@ -5,7 +5,7 @@ import { atomicWrite, AtomicFile, openAtomic, openAtomicSync } from './atomic-fi
 import { sweep } from './sweep';
 import { FileLock, FileLockError, FileLockTimeoutError, lock, tryLock, withLock } from './lock';
 import { readJson, updateJson, writeJson } from './json';
-import { writeFile, writeFileAtomic, writeFileSync } from './write-file';
+import { writeFile, writeFileAtomic, writeFileAtomicSync, writeFileSync } from './write-file';
 import type * as Stream from './stream';
 import type * as Dataset from './dataset';
 import type * as Manifest from './manifest';
@@ -37,7 +37,8 @@ const write = ((...args: Parameters<typeof Write.write>) => formats().write(...a
 const registerFormat = ((...args: Parameters<typeof Registry.registerFormat>) => registry().registerFormat(...args)) as typeof Registry.registerFormat;
 
 const api = Object.assign(writeFileAtomic, {
-  sync: writeFileSync,
+  // write-file-atomic's loose options and `String(data)`; the named writeFileSync is strict.
+  sync: writeFileAtomicSync,
   writeFile,
   writeFileSync,
   openAtomic,

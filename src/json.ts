@@ -6,7 +6,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { abortError, invalidArgType, withPath } from './errors';
 import { retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
-import { resolveOptions, type WriteOptions } from './options';
+import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, type PathLike } from './target';
 import { writeFileWith } from './write-file';
@@ -306,6 +306,7 @@ export function updateJson<T = unknown>(
     const codec = { serialize: (v: unknown) => serialize(v, format, name), parse: (t: string) => parse(t, name), defaultText: defaultData === undefined ? undefined : serialize(defaultData, format, name) };
     return s3().updateJson(path, fn, codec, options);
   }
+  checkOptionNames(writeOptions); // here, not above: S3 targets take S3 options as well
   const file = checkPath(path);
   // The default goes through JSON like stored data does: `fn` may mutate what it gets,
   // and an unserializable default fails here, before anything exists on disk.

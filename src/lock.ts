@@ -10,6 +10,7 @@ import { abortError, invalidArgType, outOfRange, toNodeError, type NodeStyleErro
 import { native, type NativeWriteOptions } from './native';
 import { checkPath, type PathLike } from './target';
 import { fdReleased, retryOnFdExhaustion } from './fd-wait';
+import { parseBoolean, parseInteger } from './options';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -84,16 +85,7 @@ export function checkTimeout(value: unknown, name: string, fallback: number): nu
 }
 
 function checkOffset(value: unknown, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isSafeInteger(value) || value < min) throw outOfRange(name, `an integer >= ${min} and <= ${Number.MAX_SAFE_INTEGER}`, value);
-  return value;
-}
-
-function checkBoolean(value: unknown, name: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
+  return parseInteger(value, name, fallback, min, Number.MAX_SAFE_INTEGER);
 }
 
 function parseOptions(options: unknown, defaults: { timeout: number; mkdir?: boolean }): Request {
@@ -111,11 +103,11 @@ function parseOptions(options: unknown, defaults: { timeout: number; mkdir?: boo
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', o.signal);
   return {
     timeout: checkTimeout(o.timeout, 'options.timeout', defaults.timeout),
-    shared: checkBoolean(o.shared, 'options.shared'),
+    shared: parseBoolean(o.shared, 'options.shared', false),
     offset,
     length,
     signal: o.signal,
-    mkdir: o.mkdir === undefined ? (defaults.mkdir ?? false) : checkBoolean(o.mkdir, 'options.mkdir'),
+    mkdir: parseBoolean(o.mkdir, 'options.mkdir', defaults.mkdir ?? false),
   };
 }
 

@@ -3,6 +3,7 @@
 
 import { invalidArgType, outOfRange } from './errors';
 import type { NativeWriteOptions } from './native';
+import type { Ticket } from './queue';
 
 export interface Chown {
   uid: number;
@@ -38,6 +39,8 @@ export interface ResolvedOptions {
   tmpfileCreated?: (tmpPath: string) => unknown;
   signal?: AbortSignal;
   native: NativeWriteOptions;
+  /** The write's place in its file's call order (queued writes only; see queue.ts). */
+  order?: Ticket;
 }
 
 const MAX_MODE = 0o177777;
@@ -60,33 +63,84 @@ export function parseMode(mode: unknown, name = 'options.mode'): number | undefi
   return value & 0o7777;
 }
 
-function parseId(value: unknown, name: string): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw outOfRange(name, 'an integer >= 0 and <= 4294967295', value);
-  return value;
-}
+// The option validators every module uses (writes, locks, datasets, S3): one wording.
 
-function parseBoolean(value: unknown, name: string, fallback: boolean): boolean {
+/** A boolean option; `undefined` gives `fallback`. */
+export function parseBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
   return value;
 }
 
-const MAX_BUSY_TIMEOUT = 0xffffffff;
-
-function parseBusyTimeout(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw invalidArgType('options.busyTimeout', 'of type number', value);
-  if (!Number.isInteger(value) || value < 0 || value > MAX_BUSY_TIMEOUT) {
-    throw outOfRange('options.busyTimeout', `an integer >= 0 and <= ${MAX_BUSY_TIMEOUT} (milliseconds)`, value);
-  }
+/** An integer option in [min, max]; `undefined` gives `fallback`. */
+export function parseInteger<F extends number | undefined>(value: unknown, name: string, fallback: F, min: number, max: number): number | F {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
   return value;
 }
 
-export function resolveOptions(options: unknown, defaults: { mkdir: boolean }): ResolvedOptions {
+const MAX_U32 = 0xffffffff;
+
+function parseId(value: unknown, name: string): number {
+  if (value === undefined) throw invalidArgType(name, 'of type number', value);
+  return parseInteger(value, name, 0, 0, MAX_U32);
+}
+
+/** The options of every whole-file write (`writeFile`, `writeFileSync`, `openAtomic`, `atomicWrite`, ...). */
+export const WRITE_OPTION_NAMES: readonly string[] = ['encoding', 'mode', 'chown', 'fsync', 'tmpfileCreated', 'signal', 'exclusive', 'mkdir', 'busyTimeout'];
+
+/**
+ * A misspelt option (`fsyn: false`) must not pass silently: a name outside
+ * WRITE_OPTION_NAMES and `extra` (what the entry point reads itself) is a TypeError.
+ */
+export function checkOptionNames(options: unknown, extra: readonly string[] = []): void {
+  if (options === null || typeof options !== 'object') return;
+  for (const name of Object.keys(options)) {
+    if (WRITE_OPTION_NAMES.includes(name) || extra.includes(name)) continue;
+    const known = [...WRITE_OPTION_NAMES, ...extra].join(', ');
+    const error = new TypeError(`Unknown option "options.${name}": this call takes ${known}`) as TypeError & { code: string };
+    error.code = 'ERR_INVALID_ARG_VALUE';
+    throw error;
+  }
+}
+
+/**
+ * write-file-atomic reads its options loosely, and its callers rely on it: options
+ * that are neither an object nor a string mean none; `fsync` syncs unless it is
+ * `false`; `encoding` is ignored for buffers and falls back to utf8 when empty or
+ * unknown (as fs.writeSync does); a falsy `tmpfileCreated` or `chown` is absent
+ * (`chown` then leaves the file to the writer). Unknown names are ignored. Returns a
+ * new object for resolveOptions: the caller's is never changed.
+ */
+export function looseOptions(options: unknown, binary: boolean): WriteOptions {
+  if (typeof options === 'string') options = { encoding: options };
+  if (options === null || typeof options !== 'object') return {};
+  const o = { ...(options as Record<string, unknown>) };
+  o.fsync = o.fsync !== false;
+  if (binary) {
+    delete o.encoding;
+  } else {
+    const encoding = String(o.encoding || 'utf8');
+    o.encoding = Buffer.isEncoding(encoding) ? encoding : 'utf8';
+  }
+  if (!o.tmpfileCreated) delete o.tmpfileCreated;
+  if (!o.chown && o.chown !== undefined && o.chown !== null) o.chown = false;
+  const known: Record<string, unknown> = {};
+  for (const name of WRITE_OPTION_NAMES) if (o[name] !== undefined) known[name] = o[name];
+  return known as WriteOptions;
+}
+
+/**
+ * Validates write options (bad values throw before the disk is touched). `known`:
+ * the names the entry point takes besides WRITE_OPTION_NAMES; given, any other name
+ * is refused (see checkOptionNames).
+ */
+export function resolveOptions(options: unknown, defaults: { mkdir: boolean; known?: readonly string[] }): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options === 'string') options = { encoding: options };
   if (typeof options !== 'object') throw invalidArgType('options', 'an object or an encoding string', options);
+  if (defaults.known) checkOptionNames(options, defaults.known);
   const o = options as WriteOptions;
 
   const encoding = o.encoding ?? 'utf8';
@@ -121,7 +175,8 @@ export function resolveOptions(options: unknown, defaults: { mkdir: boolean }): 
       namedTemp: o.tmpfileCreated !== undefined,
       // write-file-atomic: `chown: false` leaves the new file to the writer.
       writerOwns: o.chown === false,
-      busyTimeout: parseBusyTimeout(o.busyTimeout),
+      // Milliseconds.
+      busyTimeout: parseInteger(o.busyTimeout, 'options.busyTimeout', undefined, 0, MAX_U32),
     },
   };
 }

@@ -179,7 +179,7 @@ export function parseHighWaterMark(value: unknown): number | undefined {
  */
 export function createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): AtomicWriteStream {
   if (isS3Url(path)) return s3().createWriteStream(path, options);
-  const resolved = resolveOptions(options, { mkdir: false });
+  const resolved = resolveOptions(options, { mkdir: false, known: ['highWaterMark', 'onProgress', 'totalBytes'] });
   const given = checkPath(path);
   const progress = progressOptions(options);
   const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);

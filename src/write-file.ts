@@ -1,15 +1,16 @@
 // Whole-content writes: the write-file-atomic compatible function and the named
 // `writeFile` / `writeFileSync`. One path through the core for each.
 
-import { invalidArgType, rethrow, throwIfAborted } from './errors';
-import { toBuffer } from './data';
+import { rethrow, throwIfAborted } from './errors';
+import { isBinary, toBuffer, toBufferLoose } from './data';
 import { openStaged } from './atomic-file';
 import { native } from './native';
 import { fdReleased, isFdExhausted, retryOnFdExhaustion } from './fd-wait';
-import { inFileOrder } from './queue';
-import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
+import { inFileOrder, superseded, supersedePending, ticket } from './queue';
+import { looseOptions, resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from './target';
 import { isS3Url, s3 } from './s3/url';
+import { removeTempsOnExit } from './temp-cleanup';
 import { isStreamSource, progressOptions, slices, writeStreamed, type ProgressOptions, type StreamSource } from './source';
 
 export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
@@ -25,35 +26,53 @@ async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: Res
   }
 }
 
-/** Validates everything, then writes; the promise settles after the write is durable. */
+// What writeFile reads besides the common write options.
+const WRITE_FILE_EXTRA = ['onProgress', 'totalBytes'];
+
+/**
+ * write-file-atomic writes `String(data)` for every object that is not a buffer; its
+ * compatible export reads streams instead (a Readable, a web ReadableStream, an
+ * async iterable), nothing else: a Map, a Set or a generator is still `String(data)`.
+ */
+function isLooseStream(data: unknown): data is StreamSource {
+  return data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || typeof (data as ReadableStream).getReader === 'function');
+}
+
+/**
+ * Validates everything, then writes; the promise settles after the write is durable.
+ * `compat`: write-file-atomic's loose options and `String(data)` (the default export).
+ */
 export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean, compat = false): Promise<void> {
   if (isS3Url(path)) return s3().writeFile(path, data, options, compat) as Promise<never>;
-  const resolved = resolveOptions(options, { mkdir: mkdirDefault });
-  const checked = checkPath(path, 'filename');
+  const streamed = compat ? isLooseStream(data) : isStreamSource(data);
   const progress = progressOptions(options);
+  const resolved = compat ? resolveOptions(looseOptions(options, isBinary(data)), { mkdir: mkdirDefault }) : resolveOptions(options, { mkdir: mkdirDefault, known: WRITE_FILE_EXTRA });
+  const checked = checkPath(path, 'filename');
   // Streams and iterables are consumed piece by piece (see source.ts); so is a large
   // buffer whose progress the caller wants to see.
-  const streamed = isStreamSource(data, { arrays: !compat });
-  if (!compat && !streamed && typeof data === 'object' && data !== null && !ArrayBuffer.isView(data) && !(data instanceof ArrayBuffer) && !(data instanceof SharedArrayBuffer)) {
-    // As fs.writeFile does; only write-file-atomic's signature writes `String(data)`.
-    throw invalidArgType('data', 'a string, Buffer, TypedArray, DataView, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks', data);
-  }
-  // Arguments first (they throw); the disk is read only once every one is valid.
-  const bytes = streamed ? undefined : toBuffer(data as WriteData, resolved.encoding);
+  const bytes = streamed ? undefined : compat ? toBufferLoose(data, resolved.encoding) : toBuffer(data, resolved.encoding);
+  // Arguments first (they throw); the disk is read only once every one is valid, and
+  // what it finds (a refused link, a loop) rejects the promise instead of throwing.
   return withTarget(checked, (target) => writeResolved(target, data, bytes, resolved, progress));
 }
 
 function writeResolved(target: string | Buffer, data: unknown, bytes: Buffer | undefined, resolved: ResolvedOptions, progress: ProgressOptions): Promise<void> {
+  const key = targetKey(target);
+  const order = ticket(key);
+  resolved.order = order;
+  removeTempsOnExit();
   if (bytes === undefined) {
-    return inFileOrder(targetKey(target), () => writeStreamed(target, data as StreamSource, resolved, progress));
+    return inFileOrder(key, () => writeStreamed(target, data as StreamSource, resolved, progress));
   }
   if (progress.onProgress) {
     const total = { ...progress, totalBytes: progress.totalBytes ?? bytes.length };
-    return inFileOrder(targetKey(target), () => writeStreamed(target, slices(bytes), resolved, total));
+    return inFileOrder(key, () => writeStreamed(target, slices(bytes), resolved, total));
   }
-  return inFileOrder(targetKey(target), () => {
+  return inFileOrder(key, () => {
     // Callbacks and signals need the steps apart; everything else is one native call.
     if (resolved.tmpfileCreated || resolved.signal) return writeStaged(target, bytes, resolved);
+    // A writeFileSync issued after this call already replaced what this would publish.
+    if (superseded(order)) return Promise.resolve();
     // Its descriptors are closed when it settles; a failure for want of one freed none.
     return retryOnFdExhaustion(() => native().writeFile(target, bytes, resolved.native)).then(
       () => fdReleased(),
@@ -69,13 +88,18 @@ export function writeFile(path: PathLike, data: WriteData | StreamSource, option
   return writeFileWith(path, data, options, false);
 }
 
-export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
-  const resolved = resolveOptions(options, { mkdir: false });
+function writeFileSyncWith(path: unknown, data: unknown, options: unknown, compat: boolean): void {
+  if (compat) options = looseOptions(options, isBinary(data));
+  const resolved = resolveOptions(options, { mkdir: false, known: [] });
   const checked = checkPath(path, 'filename');
-  const bytes = toBuffer(data, resolved.encoding);
+  const bytes = compat ? toBufferLoose(data, resolved.encoding) : toBuffer(data, resolved.encoding);
   throwIfAborted(resolved.signal);
   const target = resolveTarget(checked);
+  removeTempsOnExit();
   try {
+    // Call order across sync and async calls: async writes to this file issued
+    // before now are published first, or not at all (see queue.ts).
+    supersedePending(targetKey(target), target);
     if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
     const handle = native().openAtomicSync(target, resolved.native);
     try {
@@ -91,12 +115,21 @@ export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOp
   }
 }
 
-type Callback = (err?: Error) => void;
+export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
+  writeFileSyncWith(path, data, options, false);
+}
+
+/** write-file-atomic's `sync`: its loose options and `String(data)`. */
+export function writeFileAtomicSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
+  writeFileSyncWith(path, data, options, true);
+}
+
+type Callback = (err?: Error | null) => void;
 
 /**
  * write-file-atomic's signature: `(filename, data, [options|encoding], [callback])`.
- * With a callback, it is called with the error (or nothing) and the returned promise
- * never rejects, as in write-file-atomic.
+ * With a callback, it is called with the error (or `undefined`) and the returned
+ * promise never rejects, as in write-file-atomic.
  */
 export function writeFileAtomic(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding | Callback, callback?: Callback): Promise<void> {
   if (typeof options === 'function') {
@@ -107,8 +140,9 @@ export function writeFileAtomic(path: PathLike, data: WriteData, options?: Write
   const promise = writeFileWith(path, data, options, false, true);
   if (typeof callback !== 'function') return promise;
   const cb = callback;
+  // write-file-atomic 8 calls `callback(undefined)` on success: one argument, as here.
   return promise.then(
-    () => cb(),
+    () => cb(undefined),
     (err: Error) => cb(err),
   );
 }

@@ -5,6 +5,7 @@
 
 import { abortError, invalidArgType, outOfRange } from '../errors';
 import type { S3Location } from './url';
+import { parseInteger } from '../options';
 
 // The SDK's types are not a dependency of ours either: the few shapes we use.
 export interface S3ClientLike {
@@ -65,13 +66,6 @@ const MiB = 1 << 20;
 const MIN_PART = 5 * MiB;
 const MAX_PART = 5 * 1024 * MiB;
 
-function integer(value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidArgType(name, 'a number', value);
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
-  return value;
-}
-
 /** Validates the S3 options (in an options object that may hold others too). */
 export function parseS3Options(options: unknown): ParsedS3Options {
   const o = (options !== null && typeof options === 'object' ? options : {}) as S3Options & { signal?: unknown };
@@ -92,10 +86,10 @@ export function parseS3Options(options: unknown): ParsedS3Options {
     forcePathStyle: o.forcePathStyle,
     ifNoneMatch: o.ifNoneMatch ?? (exclusive ? '*' : undefined),
     ifMatch: o.ifMatch,
-    multipartThreshold: integer(o.multipartThreshold, 'options.multipartThreshold', 16 * MiB, MIN_PART, MAX_PART),
-    partSize: integer(o.partSize, 'options.partSize', 8 * MiB, MIN_PART, MAX_PART),
-    concurrency: integer(o.concurrency, 'options.concurrency', 4, 1, 64),
-    maxRetries: integer(o.maxRetries, 'options.maxRetries', 10, 0, 1000),
+    multipartThreshold: parseInteger(o.multipartThreshold, 'options.multipartThreshold', 16 * MiB, MIN_PART, MAX_PART),
+    partSize: parseInteger(o.partSize, 'options.partSize', 8 * MiB, MIN_PART, MAX_PART),
+    concurrency: parseInteger(o.concurrency, 'options.concurrency', 4, 1, 64),
+    maxRetries: parseInteger(o.maxRetries, 'options.maxRetries', 10, 0, 1000),
     contentType: o.contentType,
     signal: o.signal as AbortSignal | undefined,
   };

@@ -254,6 +254,9 @@ impl AtomicFile {
         let dir_sync = self.fsync.then(|| dir_sync::before_rename(&self.dir));
         self.publish(&file)?;
         self.finished = true;
+        if let Temp::Named(name) = &self.temp {
+            crate::temp_registry::forget(&self.dir.path.join(name));
+        }
         drop(file);
         published();
         if let Some(pending) = dir_sync {
@@ -338,6 +341,7 @@ impl AtomicFile {
             self.finished = true;
             if let Temp::Named(name) = &self.temp {
                 let _ = self.dir.unlink(name);
+                crate::temp_registry::forget(&self.dir.path.join(name));
             }
         }
     }
@@ -393,6 +397,8 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
                     let _ = dir.unlink(&name);
                     return Err(e);
                 }
+                // Removed on exit if still here (see temp_registry).
+                crate::temp_registry::add(dir.path.join(&name));
                 return Ok((file, Temp::Named(name)));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,

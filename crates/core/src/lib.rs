@@ -13,11 +13,13 @@ pub mod dir_sync;
 pub mod error;
 pub mod lock;
 pub mod pool;
+pub mod publish_wait;
 pub mod shared_file;
 pub mod sweep;
 pub mod sys;
 pub mod target;
 pub mod temp_name;
+pub mod temp_registry;
 
 #[cfg(test)]
 mod test_support;

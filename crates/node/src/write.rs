@@ -1,10 +1,11 @@
 //! Whole-file writes, open atomic files and sweep.
 
 use crate::{from_path, run_async, to_path, OrThrow, PathArg};
-use atomicwriter_core::{self as core, pool, AtomicFile, SharedFile, Target};
+use atomicwriter_core::{self as core, pool, publish_wait, AtomicFile, SharedFile, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,7 +56,24 @@ fn resolved(env: &Env, path: &PathArg) -> Result<Target> {
 pub fn write_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: Buffer, options: WriteOptions) -> Result<Object<'_>> {
     let target = resolved(env, &resolved_path)?;
     let opts = core::Options::from(&options);
-    run_async(env, move || core::write_file(target, &data, &opts))
+    let publishing = publish_wait::begin(&target.path());
+    run_async(env, move || {
+        let _publishing = publishing;
+        core::write_file(target, &data, &opts)
+    })
+}
+
+/// Blocks until the async writes dispatched to this (resolved) path have finished:
+/// a sync write issued after them then lands last.
+#[napi]
+pub fn wait_for_publishes(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg) {
+    publish_wait::wait_idle(&to_path(&resolved_path));
+}
+
+/// Removes every named temp of this process that is still alive (exit hooks only).
+#[napi]
+pub fn remove_live_temps() -> u32 {
+    core::temp_registry::remove_live() as u32
 }
 
 #[napi]
@@ -68,11 +86,13 @@ pub fn write_file_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resol
 #[napi]
 pub struct AtomicHandle {
     file: Arc<SharedFile>,
+    /// The file a commit replaces (the key of publish_wait).
+    target: PathBuf,
 }
 
 impl AtomicHandle {
     fn new(file: AtomicFile) -> AtomicHandle {
-        AtomicHandle { file: Arc::new(SharedFile::new(file)) }
+        AtomicHandle { target: file.target_path(), file: Arc::new(SharedFile::new(file)) }
     }
 
     /// The open file, for encoders that write into it from Rust (parquet).
@@ -103,7 +123,11 @@ impl AtomicHandle {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn commit<'env>(&self, env: &'env Env, external: bool) -> Result<Object<'env>> {
         let file = self.file.clone();
-        run_async(env, move || file.commit(external))
+        let publishing = publish_wait::begin(&self.target);
+        run_async(env, move || {
+            let _publishing = publishing;
+            file.commit(external)
+        })
     }
 
     #[napi]

@@ -1,0 +1,92 @@
+// Item 27: named temps in flight when the process ends are removed, and the process
+// ends as it would have without us: process.exit's code, an empty event loop, death by
+// SIGINT/SIGTERM/SIGHUP when nothing else handles them. A program's own handler still
+// runs and keeps the process alive; its temps go when it exits. Real child processes,
+// 50 writes each with named temps (tmpfileCreated) that never finish.
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { dotEntries, fixture, repoRoot, scratch } from './helpers.js';
+
+interface Ended {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+}
+
+/** Starts `args`; once it prints "ready", sends `signal` (if any); resolves when it ends. */
+function runUntilReady(args: string[], signal?: NodeJS.Signals): Promise<Ended> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'], timeout: 60_000, killSignal: 'SIGKILL' });
+    let stdout = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      if (signal && !sent && stdout.includes('ready')) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (status, sig) => resolve({ status, signal: sig, stdout }));
+  });
+}
+
+const writer = fixture('exit-temps.mjs');
+// The same process without atomicwriter: what "as it would have" means.
+const bare = ['-e', "console.log('ready'); setInterval(() => {}, 1000)"];
+
+describe('named temps are removed when the process ends', () => {
+  it('process.exit(3): exit code 3, no temp left', async () => {
+    const dir = scratch();
+    const ended = await runUntilReady([writer, dir, 'exit']);
+    expect(ended.stdout).toContain('ready 50');
+    expect(ended.status).toBe(3);
+    expect(dotEntries(dir)).toEqual([]);
+  });
+
+  it('an event loop that empties with writes stuck: exit code 0, no temp left', async () => {
+    const dir = scratch();
+    const ended = await runUntilReady([writer, dir, 'natural']);
+    expect(ended.stdout).toContain('ready 50');
+    expect(ended.status).toBe(0);
+    expect(dotEntries(dir)).toEqual([]);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${signal} with no handler of the program: death by ${signal}, as without us; no temp left`, async () => {
+      const baseline = await runUntilReady(bare, signal);
+      const dir = scratch();
+      const ended = await runUntilReady([writer, dir, 'wait'], signal);
+      expect(ended.stdout).toContain('ready 50');
+      expect({ status: ended.status, signal: ended.signal }).toEqual({ status: baseline.status, signal: baseline.signal });
+      expect(ended.signal).toBe(signal);
+      expect(dotEntries(dir)).toEqual([]);
+    });
+  }
+
+  it("a program's own SIGTERM handler runs and is not overridden; temps go at its exit", async () => {
+    const dir = scratch();
+    const ended = await runUntilReady([writer, dir, 'own-sigterm'], 'SIGTERM');
+    // The handler ran with the writes still in flight (their temps still there)...
+    expect(ended.stdout).toContain('handled 50');
+    // ...and the program, not the signal, decided how it ended.
+    expect({ status: ended.status, signal: ended.signal }).toEqual({ status: 7, signal: null });
+    expect(dotEntries(dir)).toEqual([]);
+  });
+
+  it('with signal-exit loaded too (write-file-atomic, jest, npm): its callbacks run, SIGTERM still kills, no temp left', async () => {
+    const dir = scratch();
+    const ended = await runUntilReady([writer, dir, 'signal-exit'], 'SIGTERM');
+    expect(ended.stdout).toContain('ready 50');
+    expect(ended.stdout).toContain('signal-exit ran SIGTERM');
+    expect(ended.signal).toBe('SIGTERM');
+    expect(dotEntries(dir)).toEqual([]);
+  });
+
+  it('SIGKILL leaves the temps, for sweep', async () => {
+    const dir = scratch();
+    const ended = await runUntilReady([writer, dir, 'wait'], 'SIGKILL');
+    expect(ended.signal).toBe('SIGKILL');
+    expect(dotEntries(dir).length).toBe(50);
+  });
+});

@@ -1,0 +1,61 @@
+// Item 21: call order holds across sync and async calls to one file. A writeFileSync
+// issued after async writes that are still queued or in flight is the last word:
+// those writes settle (successfully) and do not overwrite it.
+import { readFileSync, writeFileSync as fsWriteFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { aw, entries, scratch } from './helpers.js';
+
+const big = (fill: string) => Buffer.alloc(4 << 20, fill);
+
+describe('writeFileSync after pending async writes', () => {
+  it('one-shot writes: the sync write is what stays, in 10 rounds', async () => {
+    for (let round = 0; round < 10; round++) {
+      const dir = scratch();
+      const file = join(dir, 'f');
+      const pending = Array.from({ length: 8 }, (_, i) => aw.writeFile(file, big(String(i))));
+      aw.writeFileSync(file, 'sync');
+      expect(readFileSync(file, 'utf8')).toBe('sync');
+      await Promise.all(pending);
+      expect(readFileSync(file, 'utf8')).toBe('sync');
+      expect(entries(dir)).toEqual(['f']);
+    }
+  });
+
+  it('staged and streamed writes (tmpfileCreated, a Readable) do not publish after it either', async () => {
+    const dir = scratch();
+    const file = join(dir, 'f');
+    const created: string[] = [];
+    const pending = [
+      aw.writeFile(file, big('a'), { tmpfileCreated: (p) => void created.push(p) }),
+      aw.writeFile(file, Readable.from([big('b'), big('c')])),
+      aw.writeFile(file, 'd', { signal: new AbortController().signal }),
+    ];
+    aw.writeFileSync(file, 'sync');
+    await Promise.all(pending);
+    expect(readFileSync(file, 'utf8')).toBe('sync');
+    expect(entries(dir)).toEqual(['f']);
+  });
+
+  it('the default export too, and through a symlink (one queue per real file)', async () => {
+    const dir = scratch();
+    const file = join(dir, 'real');
+    fsWriteFileSync(file, 'old');
+    symlinkSync('real', join(dir, 'link'));
+    const pending = [aw(file, big('x')), aw(join(dir, 'link'), big('y'))];
+    aw.sync(join(dir, 'link'), 'sync');
+    await Promise.all(pending);
+    expect(readFileSync(file, 'utf8')).toBe('sync');
+  });
+
+  it('async writes issued after the sync write still apply, in order', async () => {
+    const dir = scratch();
+    const file = join(dir, 'f');
+    const before = aw.writeFile(file, big('a'));
+    aw.writeFileSync(file, 'sync');
+    const after = [aw.writeFile(file, 'after-1'), aw.writeFile(file, 'after-2')];
+    await Promise.all([before, ...after]);
+    expect(readFileSync(file, 'utf8')).toBe('after-2');
+  });
+});
