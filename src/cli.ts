@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './cli-input';
 import { formatBytes, progressBar } from './cli-progress';
+import { pickFormat } from './formats/registry';
 import { FileLockError, inheritableFd, lock } from './lock';
 import { verify, type VerifyResult } from './manifest';
 import { sweep } from './sweep';
+import { checkPath } from './target';
 import { write } from './write';
 import { writeFile } from './write-file';
 import { throwIfAborted } from './errors';
@@ -70,6 +72,16 @@ function parse(args: string[], options: ParseArgsConfig['options']): { values: R
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
     throw new UsageError((err as Error).message);
+  }
+}
+
+/** Runs a library check of an argument; its TypeError or RangeError is a usage error. */
+function asUsage(check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
@@ -144,6 +156,10 @@ async function cmdWrite(args: string[]): Promise<number> {
   const mode = values.mode as string | undefined;
   if (mode !== undefined && !/^[0-7]{1,6}$/.test(mode)) throw new UsageError(`--mode takes octal permission bits such as 0644, got ${JSON.stringify(mode)}`);
   const expected = parseSize(values.size as string | undefined);
+  // What the arguments decide is checked now (a bad one is usage, exit 2); from here
+  // on, a TypeError is about what stdin holds (a failure, exit 1).
+  asUsage(() => checkPath(path));
+  if (from !== undefined || values.marker === true || format !== undefined) asUsage(() => pickFormat(from === undefined ? (format ?? 'bytes') : format, path));
   if (process.stdin.isTTY) process.stderr.write('atomicwriter: reading standard input (end it with Ctrl-D)\n');
 
   const controller = new AbortController();
@@ -165,6 +181,12 @@ async function cmdWrite(args: string[]): Promise<number> {
       }
       yield chunk;
     }
+    // Ctrl-C in a pipeline also kills the program feeding us: stdin can end in the
+    // same poll of the event loop in which our SIGINT becomes readable, or just before
+    // it. The end of input only counts once a whole further poll has run (two
+    // setImmediate hops: the second runs after the next poll phase), so an interrupt
+    // that came with the end is seen and nothing (truncated) is published.
+    await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
     throwIfAborted(controller.signal);
     if (expected !== undefined && count !== expected) throw sizeError(expected, count, path);
     bar.update(count);
@@ -185,7 +207,10 @@ async function cmdWrite(args: string[]): Promise<number> {
       process.stderr.write(`atomicwriter: interrupted by ${signal}; nothing was published at ${path}\n`);
       return 128 + SIGNALS[signal]!;
     }
-    throw err;
+    // The arguments were checked above: whatever failed now (a record the format
+    // refuses, a full disk) is a failure, not usage.
+    process.stderr.write(describeError('write', err));
+    return EXIT_FAILURE;
   } finally {
     interrupt.dispose();
   }

@@ -46,8 +46,11 @@ function finished(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-/** Resolves once `pid` holds a file open in `dir` (its temp, named or O_TMPFILE): the write is under way. */
-async function untilWriting(pid: number, dir: string): Promise<void> {
+/**
+ * Resolves once `pid` holds a file open in `dir` (its temp, named or O_TMPFILE) with at
+ * least `bytes` in it: the write is under way, and has taken in that much.
+ */
+async function untilWriting(pid: number, dir: string, bytes = 0): Promise<void> {
   for (let i = 0; i < 2000; i++) {
     let fds: string[] = [];
     try {
@@ -62,7 +65,12 @@ async function untilWriting(pid: number, dir: string): Promise<void> {
       } catch {
         continue;
       }
-      if (target.startsWith(dir + '/') && !target.endsWith('/stdin')) return;
+      if (!target.startsWith(dir + '/') || target.endsWith('/stdin')) continue;
+      try {
+        if (statSync(`/proc/${pid}/fd/${fd}`).size >= bytes) return;
+      } catch {
+        // closed meanwhile
+      }
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -254,13 +262,16 @@ describe('atomicwriter write', () => {
     const script = `(head -c 3000000 /dev/zero; sleep 30) | "${process.execPath}" "${BIN}" write "${file}"`;
     const sh = spawn('sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const done = finished(sh);
-    // Find the CLI among the group's processes, wait until it writes, then "press Ctrl-C".
+    // Find the CLI among the group's processes, wait until its temp holds the first
+    // 2 MiB (it has read the input and waits for more), then "press Ctrl-C". The
+    // producer dies of the same SIGINT, so stdin ends as the signal arrives: the CLI
+    // must take that end for the interrupt it is (it once published the input).
     let pid: number | undefined;
-    for (let i = 0; i < 1000 && pid === undefined; i++) {
+    for (let i = 0; i < 3000 && pid === undefined; i++) {
       pid = groupMember(sh.pid!, BIN);
       if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
     }
-    await untilWriting(pid!, dir);
+    await untilWriting(pid!, dir, 2 << 20);
     process.kill(-sh.pid!, 'SIGINT');
     const r = await done;
     expect(r.stderr).toContain('nothing was published');
