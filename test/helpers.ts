@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
@@ -128,9 +128,9 @@ function openToAll(path: string): void {
 /**
  * A copy of the package laid out as in the checkout (package.json, index.mjs, dist/,
  * native/, bin/, test/fixtures/<files>) that OTHER_UID can read: a fixture's relative
- * imports ('../../index.mjs') and `import 'atomicwriter'` (the package's self-reference)
- * both resolve inside it. `files` are names in test/fixtures to copy in. node_modules is
- * not copied: a child of the other user has the package and Node's built-ins only.
+ * imports ('../../index.mjs') and `import 'atomicwriter'` both resolve inside it. `files`
+ * are names in test/fixtures to copy in. The devDependencies are not copied: a child of
+ * the other user has the package and Node's built-ins only.
  * Made once per test file, removed after it.
  */
 export function otherUserStage(files: string[] = []): string {
@@ -145,6 +145,10 @@ export function otherUserStage(files: string[] = []): string {
       copyFileSync(join(repoRoot, 'native', name), join(dir, 'native', name));
     }
     mkdirSync(join(dir, 'test', 'fixtures'), { recursive: true });
+    // `import 'atomicwriter'` from test/fixtures: test/package.json, not the package's,
+    // is the nearest scope there, so a self-reference would not resolve; this does.
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync('..', join(dir, 'node_modules', 'atomicwriter'));
     openToAll(dir);
     stage = dir;
   }
@@ -169,18 +173,18 @@ export interface OtherUserOptions extends Omit<SpawnOptions, 'stdio'> {
  * a link in a sticky directory). Its cwd defaults to the staged copy, never the checkout.
  */
 export function runAsOtherUser(cmd: string, args: string[], options: Omit<SpawnOptions, 'stdio'> = {}): Promise<RunResult> {
-  if (!canActAsOtherUser) throw new Error(`runAsOtherUser needs root and setpriv: guard the test with canActAsOtherUser`);
+  if (!canActAsOtherUser) throw new Error('runAsOtherUser needs root and setpriv: guard the test with canActAsOtherUser');
   return run(asOtherUserPrefix[0]!, [...asOtherUserPrefix.slice(1), cmd, ...args], { cwd: otherUserStage(), ...options });
 }
 
 /**
- * Runs a Node script as OTHER_UID and collects its output (parse a JSON last line with
- * lastJson). `script` is either the name of a file in test/fixtures ('write.mjs') or the
- * source of an ES module, which can `import aw from 'atomicwriter'`. Either way it runs
- * from the staged copy (otherUserStage), so it works wherever the checkout is.
+ * The command line that runs a Node script as OTHER_UID from the staged copy, for a
+ * caller that spawns it itself (an attacker that runs alongside a write and is killed
+ * after). `script` is either the name of a file in test/fixtures ('write.mjs') or the
+ * source of an ES module, which can `import aw from 'atomicwriter'`.
  */
-export function asOtherUser(script: string, options: OtherUserOptions = {}): Promise<RunResult> {
-  const { args = [], files = [], ...spawnOptions } = options;
+export function otherUserNode(script: string, files: string[] = []): { cmd: string; args: string[]; cwd: string } {
+  if (!canActAsOtherUser) throw new Error('asOtherUser needs root and setpriv: guard the test with canActAsOtherUser');
   const isFixtureName = /^[\w.-]+\.(mjs|cjs|js)$/.test(script);
   const dir = otherUserStage(isFixtureName ? [script, ...files] : files);
   let path = join(dir, 'test', 'fixtures', basename(script));
@@ -188,7 +192,18 @@ export function asOtherUser(script: string, options: OtherUserOptions = {}): Pro
     path = resolve(dir, 'test', 'fixtures', `inline-${process.pid}-${++inlineCount}.mjs`);
     writeFileSync(path, script, { mode: 0o644 });
   }
-  return runAsOtherUser(process.execPath, [path, ...args], spawnOptions);
+  return { cmd: asOtherUserPrefix[0]!, args: [...asOtherUserPrefix.slice(1), process.execPath, path], cwd: dir };
+}
+
+/**
+ * Runs a Node script as OTHER_UID to completion and collects its output (parse a JSON
+ * last line with lastJson); see otherUserNode for `script`. It runs from the staged copy
+ * (otherUserStage), so it works wherever the checkout is.
+ */
+export function asOtherUser(script: string, options: OtherUserOptions = {}): Promise<RunResult> {
+  const { args = [], files = [], ...spawnOptions } = options;
+  const { cmd, args: argv, cwd } = otherUserNode(script, files);
+  return run(cmd, [...argv, ...args], { cwd, ...spawnOptions });
 }
 
 /** A scratch directory shared like /tmp: world-writable and sticky (1777), for planting attacks. */
