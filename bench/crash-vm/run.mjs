@@ -137,11 +137,13 @@ function boot(img, fs, subject, delay, disk, socket, ioWrites) {
   const data = disk
     ? ['-blockdev', `driver=nbd,node-name=data,server.type=unix,server.path=${socket},export=data`, '-device', 'virtio-blk-pci,drive=data,write-cache=on']
     : ['-drive', `file=${img},if=none,id=data,format=raw,cache=unsafe`, '-device', 'virtio-blk-pci,drive=data'];
+  // no_timer_check: on a loaded host, TCG can miss the kernel's IO-APIC timer check,
+  // which then panics at boot ("IO-APIC + timer doesn't work").
   const args = [
     '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1',
     '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-nic', 'none', '-no-reboot',
     '-kernel', images.kernel, '-initrd', images.initrd,
-    '-append', `console=ttyS0 quiet loglevel=3 panic=-1 oops=panic mitigations=off aw.fs=${FILESYSTEMS[fs].type} aw.opts=${FILESYSTEMS[fs].options} aw.subject=${subject} aw.delay=${disk ? -1 : delay.toFixed(2)}`,
+    '-append', `console=ttyS0 quiet loglevel=3 panic=-1 oops=panic mitigations=off no_timer_check aw.fs=${FILESYSTEMS[fs].type} aw.opts=${FILESYSTEMS[fs].options} aw.subject=${subject} aw.delay=${disk ? -1 : delay.toFixed(2)}`,
     ...data,
     '-drive', `file=${images.pkg},if=none,id=pkg,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=pkg',
   ];
