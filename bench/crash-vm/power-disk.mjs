@@ -74,80 +74,55 @@ export class VolatileDisk {
   }
 
   /**
-   * Calls `cut` (which must call cut()) synchronously once `writes` more writes have
-   * been received: a cut in the middle of the guest's I/O, where unflushed writes are.
+   * Calls `fn` synchronously once `writes` more writes have been received: a cut (or a
+   * snapshot) in the middle of the guest's I/O, where unflushed writes are.
    */
-  arm(writes, cut) {
-    this.armed = { writes, cut };
+  arm(writes, fn) {
+    this.armed = { writes, fn };
   }
 
   /** Power off: from here on nothing the guest sends has any effect. Synchronous. */
   cut() {
     this.frozen = true;
+    this.armed = null;
     for (const s of this.sockets) s.destroy();
     this.server.close();
-    const cutStats = { ...this.stats, unflushedWrites: this.log.length, unflushedFua: this.log.filter((w) => w.fua).length };
-    return cutStats;
+    return this.#stats();
+  }
+
+  #stats() {
+    return { ...this.stats, unflushedWrites: this.log.length, unflushedFua: this.log.filter((w) => w.fua).length };
+  }
+
+  /**
+   * What a power cut at this instant would leave, taken without stopping the guest: a
+   * copy of the durable image and of the log (its writes are never changed in place, and
+   * a FLUSH starts a new log). What the guest does later cannot change it, so one boot
+   * yields several cuts. Synchronous: the guest's requests wait for the copy.
+   */
+  snapshot(durableCopy) {
+    execFileSync('cp', ['--sparse=always', this.paths.durable, durableCopy]);
+    return new Snapshot(durableCopy, this.log.slice(), this.#stats());
+  }
+
+  /** The frozen disk as a snapshot (its durable image used in place). */
+  frozenState() {
+    return new Snapshot(this.paths.durable, this.log, this.#stats(), false);
+  }
+
+  // Choose and persist on the current state (the tests' one-cut API).
+  choose(kind, rand) {
+    return this.frozenState().choose(kind, rand);
+  }
+
+  persist(choice, out) {
+    this.frozenState().persist(choice, out);
   }
 
   close() {
     closeSync(this.current);
     closeSync(this.durable);
     rmSync(this.paths.current, { force: true });
-  }
-
-  /**
-   * Chooses what an image of kind `kind` keeps of the log, as a list of [offset, length,
-   * log index] pieces to apply in order; `key` identifies the choice, so that the same
-   * image is not checked twice.
-   */
-  choose(kind, rand = Math.random) {
-    const n = this.log.length;
-    const keep = new Array(n).fill(false); // false | true | 'torn'
-    if (kind === 'all') keep.fill(true);
-    if (kind === 'prefix') {
-      const k = Math.floor(rand() * (n + 1));
-      for (let i = 0; i < k; i++) keep[i] = true;
-      if (k < n) keep[k] = 'torn';
-    }
-    if (kind === 'random') {
-      for (let i = 0; i < n; i++) if (rand() < 0.5) keep[i] = rand() < 0.25 ? 'torn' : true;
-    }
-    const pieces = [];
-    const kept = { kind, unflushed: n, kept: 0, torn: 0, sectorsDropped: 0 };
-    this.log.forEach((w, i) => {
-      const how = w.fua ? true : keep[i];
-      if (!how) return;
-      kept.kept++;
-      const sectors = sectorsOf(w);
-      if (how !== 'torn' || sectors.length < 2) {
-        pieces.push([w.offset, w.data.length, i]);
-        return;
-      }
-      const mask = sectors.map(() => rand() < 0.5);
-      if (mask.every(Boolean)) mask[Math.floor(rand() * mask.length)] = false;
-      if (!mask.some(Boolean)) mask[Math.floor(rand() * mask.length)] = true;
-      kept.torn++;
-      sectors.forEach(([at, len], j) => {
-        if (mask[j]) pieces.push([at, len, i]);
-        else kept.sectorsDropped++;
-      });
-    });
-    return { kept, pieces, key: pieces.map((p) => p.join(',')).join(' ') };
-  }
-
-  /** Writes the image `choose()` chose to `out`: the durable state plus its pieces. */
-  persist({ pieces }, out) {
-    execFileSync('cp', ['--sparse=always', this.paths.durable, out]);
-    const fd = openSync(out, 'r+');
-    try {
-      for (const [at, len, i] of pieces) {
-        const w = this.log[i];
-        writeSync(fd, w.data, at - w.offset, len, at);
-      }
-    } finally {
-      closeSync(fd);
-    }
   }
 
   #serve(socket) {
@@ -256,7 +231,11 @@ export class VolatileDisk {
             this.stats.writes++;
             this.stats.bytesWritten += length;
             socket.write(reply);
-            if (this.armed && --this.armed.writes === 0) this.armed.cut();
+            if (this.armed && --this.armed.writes === 0) {
+              const { fn } = this.armed;
+              this.armed = null;
+              fn();
+            }
           } else if (type === CMD.FLUSH) {
             for (const w of this.log) writeSync(this.durable, w.data, 0, w.data.length, w.offset);
             this.log = [];
@@ -273,6 +252,75 @@ export class VolatileDisk {
         }
       }
     });
+  }
+}
+
+/** A durable image and the unflushed log at one instant: what every image of that cut is made of. */
+export class Snapshot {
+  constructor(durablePath, log, stats, owned = true) {
+    this.durablePath = durablePath;
+    this.log = log;
+    this.stats = stats;
+    this.owned = owned;
+  }
+
+  /** Removes the durable copy (never the disk's own durable image). */
+  drop() {
+    if (this.owned) rmSync(this.durablePath, { force: true });
+  }
+
+  /**
+   * Chooses what an image of kind `kind` keeps of the log, as a list of [offset, length,
+   * log index] pieces to apply in order; `key` identifies the choice, so that the same
+   * image is not checked twice.
+   */
+  choose(kind, rand = Math.random) {
+    const n = this.log.length;
+    const keep = new Array(n).fill(false); // false | true | 'torn'
+    if (kind === 'all') keep.fill(true);
+    if (kind === 'prefix') {
+      const k = Math.floor(rand() * (n + 1));
+      for (let i = 0; i < k; i++) keep[i] = true;
+      if (k < n) keep[k] = 'torn';
+    }
+    if (kind === 'random') {
+      for (let i = 0; i < n; i++) if (rand() < 0.5) keep[i] = rand() < 0.25 ? 'torn' : true;
+    }
+    const pieces = [];
+    const kept = { kind, unflushed: n, kept: 0, torn: 0, sectorsDropped: 0 };
+    this.log.forEach((w, i) => {
+      const how = w.fua ? true : keep[i];
+      if (!how) return;
+      kept.kept++;
+      const sectors = sectorsOf(w);
+      if (how !== 'torn' || sectors.length < 2) {
+        pieces.push([w.offset, w.data.length, i]);
+        return;
+      }
+      const mask = sectors.map(() => rand() < 0.5);
+      if (mask.every(Boolean)) mask[Math.floor(rand() * mask.length)] = false;
+      if (!mask.some(Boolean)) mask[Math.floor(rand() * mask.length)] = true;
+      kept.torn++;
+      sectors.forEach(([at, len], j) => {
+        if (mask[j]) pieces.push([at, len, i]);
+        else kept.sectorsDropped++;
+      });
+    });
+    return { kept, pieces, key: pieces.map((p) => p.join(',')).join(' ') };
+  }
+
+  /** Writes the image `choose()` chose to `out`: the durable state plus its pieces. */
+  persist({ pieces }, out) {
+    execFileSync('cp', ['--sparse=always', this.durablePath, out]);
+    const fd = openSync(out, 'r+');
+    try {
+      for (const [at, len, i] of pieces) {
+        const w = this.log[i];
+        writeSync(fd, w.data, at - w.offset, len, at);
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 

@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DATA_BYTES, FILESYSTEMS, buildImages } from './image.mjs';
 import { IMAGES_PER_CUT, VolatileDisk } from './power-disk.mjs';
-import { renderPower } from './report.mjs';
+import { cutsOf, renderPower } from './report.mjs';
 import { CONTROLS, PEERS, SUBJECTS, apisOf, seedAll } from './subjects.mjs';
 import { sweep } from '../../index.mjs';
 
@@ -90,6 +90,10 @@ const trialsOf = (subject) => {
   return Number(values[PEERS.includes(subject) ? 'peer-trials' : 'alone-trials']);
 };
 const maxDelay = Number(values['max-delay']);
+// Power model: up to SNAPSHOTS io cuts per boot, each at a random 1st to SNAPSHOT_EVERY-th
+// write after the one before.
+const SNAPSHOTS = 12;
+const SNAPSHOT_EVERY = 12;
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const ours = (api) => !PEERS.includes(api) && !CONTROLS.includes(api);
 
@@ -133,7 +137,7 @@ function delayFor(fs, i) {
  * and, in the same synchronous step, takes the ACKs read so far as the acknowledged ones,
  * then kills QEMU. Nothing read after that counts.
  */
-function boot(img, fs, subject, delay, disk, socket, ioWrites) {
+function boot(img, fs, subject, delay, disk, socket, dir) {
   const data = disk
     ? ['-blockdev', `driver=nbd,node-name=data,server.type=unix,server.path=${socket},export=data`, '-device', 'virtio-blk-pci,drive=data,write-cache=on']
     : ['-drive', `file=${img},if=none,id=data,format=raw,cache=unsafe`, '-device', 'virtio-blk-pci,drive=data'];
@@ -153,6 +157,17 @@ function boot(img, fs, subject, delay, disk, socket, ioWrites) {
     let partial = '';
     const acked = {};
     let cut = null;
+    // Cuts taken without stopping the guest, at random writes after READY (`io` cuts, in
+    // the middle of the guest's I/O), before the final one at a random moment.
+    const snapshots = [];
+    const nextWrites = () => 1 + Math.floor(Math.random() * SNAPSHOT_EVERY);
+    const takeSnapshot = () => {
+      if (cut) return;
+      const snap = disk.snapshot(join(dir, `cut-${snapshots.length}.img`));
+      snapshots.push({ mode: 'io', atMs: Date.now() - readyAt, acked: { ...acked }, snap });
+      if (snapshots.length < SNAPSHOTS) disk.arm(nextWrites(), takeSnapshot);
+    };
+    let readyAt = 0;
     const onData = (s) => {
       const parts = (partial + s).split(/\r?\n/);
       partial = parts.pop();
@@ -161,21 +176,17 @@ function boot(img, fs, subject, delay, disk, socket, ioWrites) {
         if (cut) continue;
         const m = /^ACK (\S+) (\d+)$/.exec(l.trim());
         if (m) acked[m[1]] = Number(m[2]);
-        // An `io` cut: after the delay, at the ioWrites-th write the disk receives (or 5 s
-        // later if the guest writes nothing), in the middle of the guest's I/O.
         if (disk && l.startsWith('READY')) {
-          setTimeout(() => {
-            if (!ioWrites) return powerCut();
-            disk.arm(ioWrites, powerCut);
-            setTimeout(powerCut, 5000);
-          }, delay * 1000);
+          readyAt = Date.now();
+          disk.arm(nextWrites(), takeSnapshot);
+          setTimeout(powerCut, delay * 1000);
         }
       }
     };
     const powerCut = () => {
       if (cut) return;
       const stats = disk.cut();
-      cut = { acked: { ...acked }, stats, readyToCutMs: delay * 1000 };
+      cut = { mode: 'time', atMs: Date.now() - readyAt, acked: { ...acked }, stats, snap: disk.frozenState() };
       qemu.kill('SIGKILL');
     };
     qemu.stdout.setEncoding('latin1').on('data', onData);
@@ -186,7 +197,7 @@ function boot(img, fs, subject, delay, disk, socket, ioWrites) {
       clearTimeout(timer);
       if (partial) lines.push(cut ? `${partial} [after the cut]` : partial);
       // The os model: the guest crashed itself, so every ACK it printed came before the crash.
-      resolve({ lines, acked: disk ? cut?.acked ?? {} : acked, cut });
+      resolve({ lines, acked: disk ? cut?.acked ?? {} : acked, cut, snapshots });
     });
   });
 }
@@ -245,19 +256,15 @@ async function trial({ fs, subject, i, model }, slot) {
     execFileSync('cp', ['--sparse=always', seeded[fs], img]);
   }
   const delay = delayFor(fs, i);
-  // Power cuts: one in four at a random moment (`time`), the others at a random write
-  // soon after it (`io`), since a guest that fsyncs often seldom has unflushed writes at
-  // a random instant.
-  const cutMode = power ? (i % 4 ? 'io' : 'time') : 'crash';
-  const ioWrites = cutMode === 'io' ? 1 + Math.floor(Math.random() * 32) : 0;
+  const cutMode = power ? 'time' : 'crash';
   const t0 = Date.now();
-  const { lines, acked, cut } = await boot(img, fs, subject, delay, disk, socket, ioWrites);
+  const { lines, acked, cut, snapshots } = await boot(img, fs, subject, delay, disk, socket, dir);
   const seconds = (Date.now() - t0) / 1000;
   const ready = lines.some((l) => l.startsWith('READY'));
   const crashed = power ? cut !== null : lines.some((l) => l.includes('sysrq: Trigger a crash'));
   const writeCache = /^WRITE-CACHE (.*)$/.exec(lines.find((l) => l.startsWith('WRITE-CACHE')) ?? '')?.[1]?.trim();
   const writerDied = lines.filter((l) => l.startsWith('WRITER-EXIT'));
-  const result = { model, fs, subject, trial: i, cutMode, ioWrites, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, acked, apis: {} };
+  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, acked, apis: {} };
   // The power model is void unless the guest believed its disk caches writes, and a
   // write acknowledged by a writer that fsyncs came after a flush reached the disk.
   const fsyncedAcks = Object.entries(acked).filter(([api, n]) => api !== 'no-fsync' && n > 0).length;
@@ -271,24 +278,29 @@ async function trial({ fs, subject, i, model }, slot) {
   } else {
     result.disk = cut.stats;
     result.acksAfterCut = lines.filter((l) => l.includes('[after the cut]') && l.startsWith('ACK')).length;
-    result.images = [];
-    // Several images of the one cut, each checked once: with few unflushed writes, kinds
-    // coincide (with none, every kind is the flushed state).
-    const seen = new Set();
-    for (const kind of IMAGES_PER_CUT) {
-      const choice = disk.choose(kind);
-      if (seen.has(choice.key)) continue;
-      seen.add(choice.key);
-      const out = join(dir, `${kind}.img`);
-      disk.persist(choice, out);
-      const image = choice.kept;
-      try {
-        image.apis = await checkImage(out, fs, subject, acked);
-      } catch (e) {
-        image.error = e.message;
+    result.cuts = [];
+    for (const c of [...snapshots, cut]) {
+      const images = [];
+      // Several images of each cut, each checked once: with few unflushed writes, kinds
+      // coincide (with none, every kind is the flushed state).
+      const seen = new Set();
+      for (const kind of IMAGES_PER_CUT) {
+        const choice = c.snap.choose(kind);
+        if (seen.has(choice.key)) continue;
+        seen.add(choice.key);
+        const out = join(dir, `${kind}.img`);
+        c.snap.persist(choice, out);
+        const image = choice.kept;
+        try {
+          image.apis = await checkImage(out, fs, subject, c.acked);
+        } catch (e) {
+          image.error = e.message;
+        }
+        rmSync(out, { force: true });
+        images.push(image);
       }
-      rmSync(out, { force: true });
-      result.images.push(image);
+      c.snap.drop();
+      result.cuts.push({ mode: c.mode, atMs: c.atMs, acked: c.acked, disk: c.snap.stats, images });
     }
   }
   disk?.close();
@@ -322,7 +334,7 @@ const spread = plan.length / (osItems.length + 1);
 for (let j = osItems.length - 1; j >= 0; j--) plan.splice(Math.round((j + 1) * spread), 0, osItems[j]);
 
 /** The per-image checks of a boot: one for the os model, one per persisted image for power. */
-const checksOf = (r) => (r.model === 'power' ? (r.images ?? []).map((im) => ({ kind: im.kind, error: im.error, apis: im.apis ?? {} })) : [{ kind: 'os', apis: r.apis }]);
+const checksOf = (r) => (r.model === 'power' ? cutsOf(r).flatMap((c) => c.images.map((im) => ({ kind: im.kind, error: im.error, apis: im.apis ?? {} }))) : [{ kind: 'os', apis: r.apis }]);
 
 const results = [];
 let next = 0;
@@ -335,31 +347,40 @@ await Promise.all(
       const r = await trial(item, slot);
       results.push(r);
       if (logFile) appendFileSync(logFile, JSON.stringify({ ...r, date: new Date().toISOString(), kernel: images.kernelPackage }) + '\n');
+      const verdicts = (api) => {
+        const n = {};
+        for (const c of checksOf(r)) n[c.error ? 'image errors' : c.apis[api].verdict] = (n[c.error ? 'image errors' : c.apis[api].verdict] ?? 0) + 1;
+        return Object.entries(n).map(([v, k]) => `${k} ${v}`).join(', ');
+      };
       const summary = r.error
         ? `ERROR ${r.error.split('\n')[0]}`
+        : r.model === 'power'
+        ? apisOf(r.subject).map((api) => `${api}: ${verdicts(api)}`).join('; ')
         : checksOf(r).map((c) => `${r.model === 'power' ? `${c.kind}: ` : ''}${c.error ?? Object.entries(c.apis).map(([a, x]) => `${a} ${x.verdict} (ack ${x.acked}, disk ${x.onDisk ?? '-'})`).join(', ')}`).join('; ');
-      const diskSays = r.disk ? ` [${r.disk.flushes} flushes, ${r.disk.unflushedWrites} unflushed writes at the cut]` : '';
+      const diskSays = r.disk ? ` [${r.disk.flushes} flushes; ${cutsOf(r).length} cuts, ${cutsOf(r).map((c) => c.disk.unflushedWrites).join('/')} unflushed writes]` : '';
       console.error(`[${results.length}/${plan.length}] ${r.model} ${fs} ${subject} #${i} ${r.cutMode} at ${r.delay} s, ${r.seconds} s${diskSays}: ${summary}`);
     }
   }),
 );
 for (const fs of kinds) rmSync(seeded[fs], { force: true });
 
-// One JSON line per filesystem and subject of this run, for scripts: cuts = checked
-// images (os: one per boot), torn / lost = API checks that tore / lost a write.
+// One JSON line per filesystem and subject of this run, for scripts: cuts = instants the
+// power went (os: one crash per boot), images = persisted states checked (os: one per
+// boot), torn / lost = API checks that tore / lost a write.
 let failed = false;
 for (const m of ['power', 'os']) for (const fs of kinds) {
   for (const subject of [...subjects, ...CONTROLS.filter((c) => !subjects.includes(c))]) {
     const rs = results.filter((r) => r.model === m && r.fs === fs && r.subject === subject);
     if (!rs.length) continue;
-    const line = { model: m, fs, subject, boots: rs.length, cuts: 0, checks: 0, torn: 0, lost: 0, errors: 0 };
+    const line = { model: m, fs, subject, boots: rs.length, cuts: 0, images: 0, checks: 0, torn: 0, lost: 0, errors: 0 };
     for (const r of rs) {
       if (r.error) {
         line.errors++;
         continue;
       }
+      line.cuts += m === 'power' ? cutsOf(r).length : 1;
       for (const c of checksOf(r)) {
-        line.cuts++;
+        line.images++;
         if (c.error) {
           line.errors++;
           continue;
