@@ -49,7 +49,7 @@ export const SECTOR = 4096;
  */
 export const KINDS = ['flushed', 'prefix', 'random', 'all'];
 /** The images tried per cut; identical ones (few unflushed writes) are checked once. */
-export const IMAGES_PER_CUT = ['flushed', 'all', ...Array(5).fill('prefix'), ...Array(7).fill('random')];
+export const IMAGES_PER_CUT = ['flushed', 'all', ...Array(3).fill('prefix'), ...Array(4).fill('random')];
 
 export class VolatileDisk {
   constructor(seededImage, currentPath, durablePath, size) {

@@ -56,6 +56,7 @@ const { values } = parseArgs({
     'alone-trials': { type: 'string', default: '10' },
     'control-trials': { type: 'string', default: '10' },
     'os-control-trials': { type: 'string', default: '0' },
+    'os-controls': { type: 'string', default: 'no-fsync,no-dir-fsync' },
     fs: { type: 'string', default: 'ext4,xfs,btrfs' },
     subjects: { type: 'string', default: 'atomicwriter,write-file-atomic,atomically,writeFile,writeFileSync,createWriteStream,updateJson,writeDataset' },
     parallel: { type: 'string', default: String(Math.max(1, os.cpus().length)) },
@@ -92,8 +93,8 @@ const trialsOf = (subject) => {
 const maxDelay = Number(values['max-delay']);
 // Power model: up to SNAPSHOTS io cuts per boot, each at a random 1st to SNAPSHOT_EVERY-th
 // write after the one before.
-const SNAPSHOTS = 12;
-const SNAPSHOT_EVERY = 12;
+const SNAPSHOTS = 24;
+const SNAPSHOT_EVERY = 10;
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const ours = (api) => !PEERS.includes(api) && !CONTROLS.includes(api);
 
@@ -329,7 +330,7 @@ for (let i = 0; i < most; i++) for (const subject of subjects) for (const fs of 
 // run and log, for the side-by-side rates.
 const osControls = power ? Number(values['os-control-trials']) : 0;
 const osItems = [];
-for (let i = 0; i < osControls; i++) for (const subject of CONTROLS) for (const fs of kinds) osItems.push({ fs, subject, i, model: 'os' });
+for (let i = 0; i < osControls; i++) for (const subject of values['os-controls'].split(',')) for (const fs of kinds) osItems.push({ fs, subject, i, model: 'os' });
 const spread = plan.length / (osItems.length + 1);
 for (let j = osItems.length - 1; j >= 0; j--) plan.splice(Math.round((j + 1) * spread), 0, osItems[j]);
 
