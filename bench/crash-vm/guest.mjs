@@ -1,7 +1,8 @@
 // Runs inside the crash-trial guest (as `node guest.mjs <subject> <delay s>`, from
 // init.sh): runs the write loop of every API of the subject at once, each printing
 // `ACK <api> <n>` on the serial console once write n has resolved, and `delay` seconds
-// after all have started, crashes the kernel with sysrq `c`. A write is reported only
+// after all have started, crashes the kernel with sysrq `c` (or, with a negative delay,
+// writes on until the host cuts the power). A write is reported only
 // after it resolved, so every ACK the host sees is a write the API promised was durable.
 // One process (node starts slowly under TCG); writeFileSync runs in a worker thread so
 // it does not stall the asynchronous loops.
@@ -38,6 +39,7 @@ if (!isMainThread) {
     });
   });
   await Promise.all(starting);
-  say(`READY ${subject} crash in ${delay} s`);
-  setTimeout(() => writeFileSync('/proc/sysrq-trigger', 'c'), delay * 1000);
+  // A negative delay: the power model, where the host cuts the disk and kills QEMU.
+  say(delay >= 0 ? `READY ${subject} crash in ${delay} s` : `READY ${subject} host cuts the power`);
+  if (delay >= 0) setTimeout(() => writeFileSync('/proc/sysrq-trigger', 'c'), delay * 1000);
 }

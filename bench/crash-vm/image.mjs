@@ -22,12 +22,14 @@ const TOOLS = { 'qemu-system-x86_64': 'qemu-system-x86', busybox: 'busybox-stati
 // The guest mounts each data disk with these options. ext4's default replace-via-rename
 // heuristic (auto_da_alloc) flushes data before a rename on its own and so hides a
 // missing fsync; noauto_da_alloc shows what the protocol itself guarantees.
+// `ext4-defaults` is ext4 mounted with its default options (the power-cut trials run both).
 export const FILESYSTEMS = {
-  ext4: { mkfs: ['mkfs.ext4', '-q', '-F'], options: 'noauto_da_alloc', label: 'ext4 (noauto_da_alloc)' },
-  xfs: { mkfs: ['mkfs.xfs', '-q', '-f'], options: 'defaults', label: 'xfs' },
-  btrfs: { mkfs: ['mkfs.btrfs', '-q', '-f'], options: 'defaults', label: 'btrfs' },
+  ext4: { type: 'ext4', mkfs: ['mkfs.ext4', '-q', '-F'], options: 'noauto_da_alloc', label: 'ext4 (noauto_da_alloc)' },
+  'ext4-defaults': { type: 'ext4', mkfs: ['mkfs.ext4', '-q', '-F'], options: 'defaults', label: 'ext4 (defaults)' },
+  xfs: { type: 'xfs', mkfs: ['mkfs.xfs', '-q', '-f'], options: 'defaults', label: 'xfs' },
+  btrfs: { type: 'btrfs', mkfs: ['mkfs.btrfs', '-q', '-f'], options: 'defaults', label: 'btrfs' },
 };
-const DATA_BYTES = 512 << 20; // xfs wants at least 300 MB
+export const DATA_BYTES = 512 << 20; // xfs wants at least 300 MB
 // ext4 always: the package disk is ext4.
 const BASE_MODULES = ['virtio_pci', 'virtio_blk', 'crc32c_generic', 'crc32c-intel', 'ext4'];
 const MODULES = { ext4: [], xfs: ['xfs'], btrfs: ['xxhash64', 'btrfs'] };

@@ -16,6 +16,10 @@ done
 for m in $(/bin/busybox cat /modules/$aw_fs.order); do
   /bin/busybox insmod /modules/$m 2>/dev/null
 done
+# What the guest kernel was told about the data disk's cache ("write back": it issues
+# flushes; the power model requires it).
+/bin/busybox mount -t sysfs sys /sys
+echo "WRITE-CACHE $(/bin/busybox cat /sys/block/vda/queue/write_cache)"
 /bin/busybox mount -o ro /dev/vdb /root || { echo "init: no package disk"; /bin/busybox poweroff -f; }
 /bin/busybox mount -t proc proc /root/proc
 /bin/busybox mount -t devtmpfs dev /root/dev

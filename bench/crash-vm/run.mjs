@@ -1,62 +1,107 @@
-// npm run crashtest:vm — OS crashes (power-loss model) under QEMU software emulation.
+// npm run crashtest:vm — OS crashes and power cuts under QEMU software emulation.
 //
-// Each trial boots Debian's stock kernel with a fresh data disk (ext4 noauto_da_alloc,
-// xfs or btrfs; `cache=unsafe`, so the host page cache is the disk and only the guest's
-// own caches die), runs writers that print `ACK <api> <n>` on the serial console once
-// write n resolved, and crashes the guest kernel (sysrq c) a random 0.2-12 s after they
-// start (a tenth of the xfs trials wait 30-40 s, past xfs's periodic log flush). Then the
-// host loop-mounts the image (journal replay) and checks every target: whole, and at
+// Two models (--model):
+//   os     (default) the data disk is a file on `cache=unsafe`, so the host page cache is
+//          the disk and only the guest's own caches die: the guest kernel is crashed
+//          (sysrq c) a random 0.2-12 s after the writers start (a tenth of the xfs trials
+//          wait 30-40 s, past xfs's periodic log flush). Models an OS crash.
+//   power  the data disk is served over NBD by bench/crash-vm/power-disk.mjs, in this
+//          process: a disk with a volatile write cache (the guest sees "write back" and
+//          sends flushes). At a random moment as above the host freezes the disk, keeps
+//          the ACK lines it had read by then, and kills QEMU with SIGKILL; then it checks
+//          several persisted images of that one cut (power-disk.mjs KINDS: only what was
+//          flushed; a prefix of the unflushed writes; a random subset; all of them; with
+//          torn 4 KiB sectors). Models a power cut on a disk that honours flushes.
+// Writers print `ACK <api> <n>` on the serial console once write n has resolved. Then the
+// host loop-mounts each image (journal replay) and checks every target: whole, and at
 // least the last acknowledged generation; `sweep` must then leave only the targets.
 //
 // Subjects: `atomicwriter` boots all five durable APIs at once, each in its own
 // directory; `writeFile`, ... one API alone; `write-file-atomic` and `atomically` run
-// alone, so that no directory fsync of ours persists their renames for them.
+// alone, so that no directory fsync of ours persists their renames for them; `no-fsync`
+// and `no-dir-fsync` are the model's self-test (writers that must lose writes).
 //
-//   node bench/crash-vm/run.mjs [--trials 100] [--peer-trials 20] [--alone-trials 10]
-//        [--fs ext4,xfs,btrfs] [--subjects atomicwriter,write-file-atomic,atomically,
-//        writeFile,...] [--parallel 2] [--max-delay 12] [--smoke] [--merge]
+//   node bench/crash-vm/run.mjs [--model os|power] [--trials 100] [--peer-trials 20]
+//        [--alone-trials 10] [--control-trials 10] [--fs ext4,xfs,btrfs]
+//        [--subjects atomicwriter,write-file-atomic,atomically,writeFile,...]
+//        [--parallel 2] [--max-delay 12] [--smoke] [--merge] [--log FILE] [--report]
 // --trials counts boots of `atomicwriter` (all five APIs) per filesystem; --alone-trials
 // boots of each API alone, which no other API's directory fsync can cover for.
-// Writes bench/results/crash-vm.md and .json (not with --smoke; with --merge, the boots
-// of the last results for the cells this run does not boot are kept). Exit 1 if any
-// atomicwriter API tore or lost a write, or a trial did not crash as planned.
+// The os model writes bench/results/crash-vm.md and .json (not with --smoke or --log;
+// with --merge, the boots of the last results for the cells this run does not boot are
+// kept). The power model appends every boot, as it finishes, to --log (default
+// bench/results/crash-power.jsonl, which an os-model run given --log can share) and
+// renders bench/results/crash-power.md from the whole log; --report only renders.
+// Either prints one JSON line per filesystem and subject of this run at the end. Exit 1
+// if any atomicwriter API tore or lost a write, or a trial did not run as planned.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FILESYSTEMS, buildImages } from './image.mjs';
-import { PEERS, SUBJECTS, apisOf, seedAll } from './subjects.mjs';
+import { DATA_BYTES, FILESYSTEMS, buildImages } from './image.mjs';
+import { IMAGES_PER_CUT, VolatileDisk } from './power-disk.mjs';
+import { cutsOf, renderPower } from './report.mjs';
+import { CONTROLS, PEERS, SUBJECTS, apisOf, seedAll } from './subjects.mjs';
 import { sweep } from '../../index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({
   options: {
+    model: { type: 'string', default: 'os' },
     trials: { type: 'string', default: '100' },
     'peer-trials': { type: 'string', default: '20' },
     'alone-trials': { type: 'string', default: '10' },
+    'control-trials': { type: 'string', default: '10' },
+    'os-control-trials': { type: 'string', default: '0' },
+    'os-controls': { type: 'string', default: 'no-fsync,no-dir-fsync' },
     fs: { type: 'string', default: 'ext4,xfs,btrfs' },
     subjects: { type: 'string', default: 'atomicwriter,write-file-atomic,atomically,writeFile,writeFileSync,createWriteStream,updateJson,writeDataset' },
     parallel: { type: 'string', default: String(Math.max(1, os.cpus().length)) },
     'max-delay': { type: 'string', default: '12' },
     smoke: { type: 'boolean', default: false },
     merge: { type: 'boolean', default: false },
+    log: { type: 'string' },
+    report: { type: 'boolean', default: false },
   },
 });
+const model = values.model;
+if (model !== 'os' && model !== 'power') throw new Error(`--model is os or power, not ${model}`);
+const power = model === 'power';
+const logFile = values.smoke ? null : values.log ? join(process.cwd(), values.log) : power ? join(root, 'bench', 'results', 'crash-power.jsonl') : null;
+const powerMd = join(root, 'bench', 'results', 'crash-power.md');
+if (values.report) {
+  writeFileSync(powerMd, renderPower(readLog(logFile ?? join(root, 'bench', 'results', 'crash-power.jsonl'))));
+  console.error(`wrote ${powerMd}`);
+  process.exit(0);
+}
 const smoke = values.smoke;
 const kinds = values.fs.split(',');
-const subjects = smoke ? ['atomicwriter'] : values.subjects.split(',');
+// --smoke: `atomicwriter` once per filesystem, unless --subjects / --trials say otherwise.
+const given = (flag) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+const subjects = smoke && !given('--subjects') ? ['atomicwriter'] : values.subjects.split(',');
 for (const fs of kinds) if (!FILESYSTEMS[fs]) throw new Error(`unknown filesystem ${fs}; one of ${Object.keys(FILESYSTEMS)}`);
 for (const s of subjects) if (s !== 'atomicwriter' && !SUBJECTS[s]) throw new Error(`unknown subject ${s}`);
 const trialsOf = (subject) => {
-  if (smoke) return 1;
+  if (smoke && !given('--trials')) return 1;
   if (subject === 'atomicwriter') return Number(values.trials);
+  if (CONTROLS.includes(subject)) return Number(values['control-trials']);
   return Number(values[PEERS.includes(subject) ? 'peer-trials' : 'alone-trials']);
 };
 const maxDelay = Number(values['max-delay']);
+// Power model: up to SNAPSHOTS io cuts per boot, each at a random 1st to SNAPSHOT_EVERY-th
+// write after the one before.
+const SNAPSHOTS = 24;
+const SNAPSHOT_EVERY = 10;
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const ours = (api) => !PEERS.includes(api) && !CONTROLS.includes(api);
+
+function readLog(file) {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
 
 // Images copied from one pristine image share a filesystem UUID, which xfs and btrfs
 // refuse to mount twice at once: one mounted image at a time.
@@ -64,7 +109,13 @@ let mountQueue = Promise.resolve();
 function withMounted(img, fs, fn) {
   const turn = mountQueue.then(async () => {
     const mnt = mkdtempSync(join(os.tmpdir(), 'aw-vm-mnt-'));
-    sh('mount', ['-o', fs === 'xfs' ? 'loop,nouuid' : 'loop', '-t', fs, img, mnt]);
+    const type = FILESYSTEMS[fs].type;
+    try {
+      sh('mount', ['-o', type === 'xfs' ? 'loop,nouuid' : 'loop', '-t', type, img, mnt]);
+    } catch (e) {
+      rmSync(mnt, { recursive: true });
+      throw new Error(`unmountable: ${String(e.stderr ?? e.message).trim().split('\n').pop()}`);
+    }
     try {
       return await fn(mnt);
     } finally {
@@ -77,59 +128,84 @@ function withMounted(img, fs, fn) {
 }
 
 function delayFor(fs, i) {
-  if (fs === 'xfs' && i % 10 === 9) return 30 + Math.random() * 10;
+  if (FILESYSTEMS[fs].type === 'xfs' && i % 10 === 9) return 30 + Math.random() * 10;
   return 0.2 + Math.random() * (maxDelay - 0.2);
 }
 
-/** Boots one guest and returns its console lines once it has crashed (or hung, or failed). */
-function boot(img, fs, subject, delay) {
+/**
+ * Boots one guest and returns its console lines once it has crashed (or hung, or failed).
+ * With `disk` (the power model) the host cuts: `delay` s after READY it freezes the disk
+ * and, in the same synchronous step, takes the ACKs read so far as the acknowledged ones,
+ * then kills QEMU. Nothing read after that counts.
+ */
+function boot(img, fs, subject, delay, disk, socket, dir) {
+  const data = disk
+    ? ['-blockdev', `driver=nbd,node-name=data,server.type=unix,server.path=${socket},export=data`, '-device', 'virtio-blk-pci,drive=data,write-cache=on']
+    : ['-drive', `file=${img},if=none,id=data,format=raw,cache=unsafe`, '-device', 'virtio-blk-pci,drive=data'];
+  // no_timer_check: on a loaded host, TCG can miss the kernel's IO-APIC timer check,
+  // which then panics at boot ("IO-APIC + timer doesn't work").
   const args = [
     '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1',
     '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-nic', 'none', '-no-reboot',
     '-kernel', images.kernel, '-initrd', images.initrd,
-    '-append', `console=ttyS0 quiet loglevel=3 panic=-1 oops=panic mitigations=off aw.fs=${fs} aw.opts=${FILESYSTEMS[fs].options} aw.subject=${subject} aw.delay=${delay.toFixed(2)}`,
-    '-drive', `file=${img},if=virtio,format=raw,cache=unsafe`,
-    '-drive', `file=${images.pkg},if=virtio,format=raw,readonly=on`,
+    '-append', `console=ttyS0 quiet loglevel=3 panic=-1 oops=panic mitigations=off no_timer_check aw.fs=${FILESYSTEMS[fs].type} aw.opts=${FILESYSTEMS[fs].options} aw.subject=${subject} aw.delay=${disk ? -1 : delay.toFixed(2)}`,
+    ...data,
+    '-drive', `file=${images.pkg},if=none,id=pkg,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=pkg',
   ];
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    qemu.stdout.setEncoding('latin1').on('data', (s) => (out += s));
-    qemu.stderr.setEncoding('latin1').on('data', (s) => (out += s));
+    const lines = [];
+    let partial = '';
+    const acked = {};
+    let cut = null;
+    // Cuts taken without stopping the guest, at random writes after READY (`io` cuts, in
+    // the middle of the guest's I/O), before the final one at a random moment.
+    const snapshots = [];
+    const nextWrites = () => 1 + Math.floor(Math.random() * SNAPSHOT_EVERY);
+    const takeSnapshot = () => {
+      if (cut) return;
+      const snap = disk.snapshot(join(dir, `cut-${snapshots.length}.img`));
+      snapshots.push({ mode: 'io', atMs: Date.now() - readyAt, acked: { ...acked }, snap });
+      if (snapshots.length < SNAPSHOTS) disk.arm(nextWrites(), takeSnapshot);
+    };
+    let readyAt = 0;
+    const onData = (s) => {
+      const parts = (partial + s).split(/\r?\n/);
+      partial = parts.pop();
+      for (const l of parts) {
+        lines.push(cut ? `${l} [after the cut]` : l);
+        if (cut) continue;
+        const m = /^ACK (\S+) (\d+)$/.exec(l.trim());
+        if (m) acked[m[1]] = Number(m[2]);
+        if (disk && l.startsWith('READY')) {
+          readyAt = Date.now();
+          disk.arm(nextWrites(), takeSnapshot);
+          setTimeout(powerCut, delay * 1000);
+        }
+      }
+    };
+    const powerCut = () => {
+      if (cut) return;
+      const stats = disk.cut();
+      cut = { mode: 'time', atMs: Date.now() - readyAt, acked: { ...acked }, stats, snap: disk.frozenState() };
+      qemu.kill('SIGKILL');
+    };
+    qemu.stdout.setEncoding('latin1').on('data', onData);
+    qemu.stderr.setEncoding('latin1').on('data', onData);
     const timer = setTimeout(() => qemu.kill('SIGKILL'), (delay + 120) * 1000);
     qemu.on('error', reject);
     qemu.on('close', () => {
       clearTimeout(timer);
-      resolve(out.split(/\r?\n/));
+      if (partial) lines.push(cut ? `${partial} [after the cut]` : partial);
+      // The os model: the guest crashed itself, so every ACK it printed came before the crash.
+      resolve({ lines, acked: disk ? cut?.acked ?? {} : acked, cut, snapshots });
     });
   });
 }
 
-async function trial(fs, subject, i, slot) {
-  const dir = join(os.tmpdir(), `aw-vm-${process.pid}-${slot}`);
-  mkdirSync(dir, { recursive: true });
-  const img = join(dir, 'data.img');
-  execFileSync('cp', ['--sparse=always', seeded[fs], img]);
-  const delay = delayFor(fs, i);
-  const t0 = Date.now();
-  const lines = await boot(img, fs, subject, delay);
-  const seconds = (Date.now() - t0) / 1000;
-  const acked = {};
-  for (const l of lines) {
-    const m = /^ACK (\S+) (\d+)$/.exec(l.trim());
-    if (m) acked[m[1]] = Number(m[2]);
-  }
-  const ready = lines.some((l) => l.startsWith('READY'));
-  const crashed = lines.some((l) => l.includes('sysrq: Trigger a crash'));
-  const writerDied = lines.filter((l) => l.startsWith('WRITER-EXIT'));
-  const result = { fs, subject, trial: i, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), apis: {} };
-  if (!ready || !crashed || writerDied.length) {
-    const said = lines.filter((l) => l.trim() && !/^\[\s*\d/.test(l));
-    result.error = `the guest did not run as planned (ready ${ready}, crashed ${crashed}); last words: ${JSON.stringify(said.slice(-3).join(' | '))}${writerDied.length ? `; ${writerDied.join('; ')}` : ''}`;
-    result.console = lines.slice(-40);
-    rmSync(dir, { recursive: true, force: true });
-    return result;
-  }
+/** Mounts one persisted image and checks every API of the subject on it, then sweeps. */
+async function checkImage(img, fs, subject, acked) {
+  const apis = {};
   await withMounted(img, fs, async (mnt) => {
     for (const api of apisOf(subject)) {
       const apiDir = join(mnt, api);
@@ -142,7 +218,15 @@ async function trial(fs, subject, i, slot) {
         r.message = e.message;
       }
       const targets = SUBJECTS[api].targets;
-      const temps = readdirSync(apiDir).filter((n) => !targets.includes(n));
+      let temps = [];
+      try {
+        temps = readdirSync(apiDir).filter((n) => !targets.includes(n));
+      } catch (e) {
+        r.verdict = 'lost';
+        r.message = `lost: ${e.message}`;
+        apis[api] = r;
+        continue;
+      }
       r.tempsLeft = temps.length;
       // sweep counts a temp's age on the host's clock; the guest's (set from the RTC,
       // whole seconds) can run ahead of it, so a temp can look written in the future.
@@ -152,30 +236,106 @@ async function trial(fs, subject, i, slot) {
       await sweep(apiDir, { olderThan: 0 });
       const after = readdirSync(apiDir).filter((n) => !targets.includes(n));
       r.leftAfterSweep = after.length;
-      result.apis[api] = r;
+      apis[api] = r;
     }
   });
+  return apis;
+}
+
+async function trial({ fs, subject, i, model }, slot) {
+  const power = model === 'power';
+  const dir = join(os.tmpdir(), `aw-vm-${process.pid}-${slot}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const img = join(dir, 'data.img');
+  const socket = join(dir, 'nbd.sock');
+  let disk = null;
+  if (power) {
+    disk = new VolatileDisk(seeded[fs], join(dir, 'current.img'), join(dir, 'durable.img'), DATA_BYTES);
+    await disk.listen(socket);
+  } else {
+    execFileSync('cp', ['--sparse=always', seeded[fs], img]);
+  }
+  const delay = delayFor(fs, i);
+  const cutMode = power ? 'time' : 'crash';
+  const t0 = Date.now();
+  const { lines, acked, cut, snapshots } = await boot(img, fs, subject, delay, disk, socket, dir);
+  const seconds = (Date.now() - t0) / 1000;
+  const ready = lines.some((l) => l.startsWith('READY'));
+  const crashed = power ? cut !== null : lines.some((l) => l.includes('sysrq: Trigger a crash'));
+  const writeCache = /^WRITE-CACHE (.*)$/.exec(lines.find((l) => l.startsWith('WRITE-CACHE')) ?? '')?.[1]?.trim();
+  const writerDied = lines.filter((l) => l.startsWith('WRITER-EXIT'));
+  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, acked, apis: {} };
+  // The power model is void unless the guest believed its disk caches writes, and a
+  // write acknowledged by a writer that fsyncs came after a flush reached the disk.
+  const fsyncedAcks = Object.entries(acked).filter(([api, n]) => api !== 'no-fsync' && n > 0).length;
+  const cacheOk = !power || (writeCache === 'write back' && (cut?.stats.flushes > 0 || !fsyncedAcks));
+  if (!ready || !crashed || writerDied.length || !cacheOk) {
+    const said = lines.filter((l) => l.trim() && !/^\[\s*\d/.test(l));
+    result.error = `the guest did not run as planned (ready ${ready}, crashed ${crashed}, write cache ${writeCache}, flushes ${cut?.stats.flushes}); last words: ${JSON.stringify(said.slice(-3).join(' | '))}${writerDied.length ? `; ${writerDied.join('; ')}` : ''}`;
+    result.console = lines.slice(-40);
+  } else if (!power) {
+    result.apis = await checkImage(img, fs, subject, acked);
+  } else {
+    result.disk = cut.stats;
+    result.acksAfterCut = lines.filter((l) => l.includes('[after the cut]') && l.startsWith('ACK')).length;
+    result.cuts = [];
+    for (const c of [...snapshots, cut]) {
+      const images = [];
+      // Several images of each cut, each checked once: with few unflushed writes, kinds
+      // coincide (with none, every kind is the flushed state).
+      const seen = new Set();
+      for (const kind of IMAGES_PER_CUT) {
+        const choice = c.snap.choose(kind);
+        if (seen.has(choice.key)) continue;
+        seen.add(choice.key);
+        const out = join(dir, `${kind}.img`);
+        c.snap.persist(choice, out);
+        const image = choice.kept;
+        try {
+          image.apis = await checkImage(out, fs, subject, c.acked);
+        } catch (e) {
+          image.error = e.message;
+        }
+        rmSync(out, { force: true });
+        images.push(image);
+      }
+      c.snap.drop();
+      result.cuts.push({ mode: c.mode, atMs: c.atMs, acked: c.acked, disk: c.snap.stats, images });
+    }
+  }
+  disk?.close();
   rmSync(dir, { recursive: true, force: true });
   return result;
 }
 
 const started = Date.now();
-const images = buildImages(kinds);
+const images = buildImages([...new Set(kinds)]);
 // Seed generation 0 of every subject into each pristine image once; the unmount makes it durable.
 const seeded = {};
 for (const fs of kinds) {
-  const img = join(dirname(images.data[fs]), `seeded-${fs}.img`);
+  const img = join(dirname(images.data[fs]), `seeded-${fs}-${process.pid}.img`);
   execFileSync('cp', ['--sparse=always', images.data[fs], img]);
   await withMounted(img, fs, (mnt) => seedAll(mnt));
   seeded[fs] = img;
 }
-console.error(`crash-vm: images ready in ${((Date.now() - started) / 1000).toFixed(1)} s (kernel ${images.kernelPackage})`);
+console.error(`crash-vm: images ready in ${((Date.now() - started) / 1000).toFixed(1)} s (kernel ${images.kernelPackage}, model ${model})`);
 
 // The plan, interleaved (filesystems and subjects alternate) so a slow spell of the
 // machine does not land on one cell.
 const plan = [];
 const most = Math.max(...subjects.map(trialsOf));
-for (let i = 0; i < most; i++) for (const subject of subjects) for (const fs of kinds) if (i < trialsOf(subject)) plan.push({ fs, subject, i });
+for (let i = 0; i < most; i++) for (const subject of subjects) for (const fs of kinds) if (i < trialsOf(subject)) plan.push({ fs, subject, i, model });
+// --os-control-trials: the self-test's writers under the OS-crash model too, in the same
+// run and log, for the side-by-side rates.
+const osControls = power ? Number(values['os-control-trials']) : 0;
+const osItems = [];
+for (let i = 0; i < osControls; i++) for (const subject of values['os-controls'].split(',')) for (const fs of kinds) osItems.push({ fs, subject, i, model: 'os' });
+const spread = plan.length / (osItems.length + 1);
+for (let j = osItems.length - 1; j >= 0; j--) plan.splice(Math.round((j + 1) * spread), 0, osItems[j]);
+
+/** The per-image checks of a boot: one for the os model, one per persisted image for power. */
+const checksOf = (r) => (r.model === 'power' ? cutsOf(r).flatMap((c) => c.images.map((im) => ({ kind: im.kind, error: im.error, apis: im.apis ?? {} }))) : [{ kind: 'os', apis: r.apis }]);
 
 const results = [];
 let next = 0;
@@ -183,15 +343,71 @@ const parallel = Math.min(Number(values.parallel), plan.length);
 await Promise.all(
   Array.from({ length: parallel }, async (_, slot) => {
     while (next < plan.length) {
-      const { fs, subject, i } = plan[next++];
-      const r = await trial(fs, subject, i, slot);
+      const item = plan[next++];
+      const { fs, subject, i } = item;
+      const r = await trial(item, slot);
       results.push(r);
-      const summary = r.error ? `ERROR ${r.error.split('\n')[0]}` : Object.entries(r.apis).map(([a, x]) => `${a} ${x.verdict} (ack ${x.acked}, disk ${x.onDisk ?? '-'})`).join(', ');
-      console.error(`[${results.length}/${plan.length}] ${fs} ${subject} #${i} crash at ${r.delay} s, ${r.seconds} s: ${summary}`);
+      if (logFile) appendFileSync(logFile, JSON.stringify({ ...r, date: new Date().toISOString(), kernel: images.kernelPackage }) + '\n');
+      const verdicts = (api) => {
+        const n = {};
+        for (const c of checksOf(r)) n[c.error ? 'image errors' : c.apis[api].verdict] = (n[c.error ? 'image errors' : c.apis[api].verdict] ?? 0) + 1;
+        return Object.entries(n).map(([v, k]) => `${k} ${v}`).join(', ');
+      };
+      const summary = r.error
+        ? `ERROR ${r.error.split('\n')[0]}`
+        : r.model === 'power'
+        ? apisOf(r.subject).map((api) => `${api}: ${verdicts(api)}`).join('; ')
+        : checksOf(r).map((c) => `${r.model === 'power' ? `${c.kind}: ` : ''}${c.error ?? Object.entries(c.apis).map(([a, x]) => `${a} ${x.verdict} (ack ${x.acked}, disk ${x.onDisk ?? '-'})`).join(', ')}`).join('; ');
+      const diskSays = r.disk ? ` [${r.disk.flushes} flushes; ${cutsOf(r).length} cuts, ${cutsOf(r).map((c) => c.disk.unflushedWrites).join('/')} unflushed writes]` : '';
+      console.error(`[${results.length}/${plan.length}] ${r.model} ${fs} ${subject} #${i} ${r.cutMode} at ${r.delay} s, ${r.seconds} s${diskSays}: ${summary}`);
     }
   }),
 );
+for (const fs of kinds) rmSync(seeded[fs], { force: true });
 
+// One JSON line per filesystem and subject of this run, for scripts: cuts = instants the
+// power went (os: one crash per boot), images = persisted states checked (os: one per
+// boot), torn / lost = API checks that tore / lost a write.
+let failed = false;
+for (const m of ['power', 'os']) for (const fs of kinds) {
+  for (const subject of [...subjects, ...CONTROLS.filter((c) => !subjects.includes(c))]) {
+    const rs = results.filter((r) => r.model === m && r.fs === fs && r.subject === subject);
+    if (!rs.length) continue;
+    const line = { model: m, fs, subject, boots: rs.length, cuts: 0, images: 0, checks: 0, torn: 0, lost: 0, errors: 0 };
+    for (const r of rs) {
+      if (r.error) {
+        line.errors++;
+        continue;
+      }
+      line.cuts += m === 'power' ? cutsOf(r).length : 1;
+      for (const c of checksOf(r)) {
+        line.images++;
+        if (c.error) {
+          line.errors++;
+          continue;
+        }
+        for (const x of Object.values(c.apis)) {
+          line.checks++;
+          if (x.verdict === 'torn') line.torn++;
+          if (x.verdict === 'lost') line.lost++;
+          if (ours(subject) && x.leftAfterSweep) line.leftAfterSweep = (line.leftAfterSweep ?? 0) + x.leftAfterSweep;
+        }
+      }
+    }
+    if (line.errors || (ours(subject) && (line.torn || line.lost || line.leftAfterSweep))) failed = true;
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
+}
+
+if (power || logFile) {
+  if (logFile && !smoke) {
+    writeFileSync(powerMd, renderPower(readLog(logFile)));
+    console.error(`appended ${results.length} boots to ${logFile}; wrote ${powerMd}`);
+  } else if (smoke) {
+    console.log(renderPower(results.map((r) => ({ ...r, kernel: images.kernelPackage }))));
+  }
+  if (failed) process.exitCode = 1;
+} else {
 // --merge: keep the earlier run's boots of every (filesystem, subject) this run did not
 // boot, e.g. after a fix that concerns one filesystem only.
 const resultsFile = join(root, 'bench', 'results', 'crash-vm.json');
@@ -228,8 +444,8 @@ for (const r of allTrials) {
 }
 const fsOrder = Object.keys(FILESYSTEMS);
 const table = [...cells.values()].sort((a, b) => fsOrder.indexOf(a.fs) - fsOrder.indexOf(b.fs) || Object.keys(SUBJECTS).indexOf(a.api) - Object.keys(SUBJECTS).indexOf(b.api));
-const ours = (c) => !PEERS.includes(c.api);
-const failed = table.some((c) => c.errors || (ours(c) && (c.torn || c.lost || c.leftAfterSweep)));
+const oursCell = (c) => ours(c.api);
+failed ||= table.some((c) => c.errors || (oursCell(c) && (c.torn || c.lost || c.leftAfterSweep)));
 const command = `node bench/crash-vm/run.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
 commands.push(command);
 const minutes = ((Date.now() - started) / 60000).toFixed(1);
@@ -242,11 +458,11 @@ const md = [
   '',
   '| filesystem | API | ran | crashes | torn | lost acknowledged | acked | newer | acknowledged writes per crash | temps left | left after sweep | boot errors |',
   '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...table.map((c) => `| ${FILESYSTEMS[c.fs].label} | ${ours(c) ? `\`${c.api}\`` : c.api} | ${c.ran} | ${c.trials - c.errors} | ${c.torn} | ${c.lost} | ${c.acked} | ${c.newer} | ${c.trials - c.errors ? (c.acks / (c.trials - c.errors)).toFixed(1) : '-'} | ${c.tempsLeft} | ${ours(c) ? c.leftAfterSweep : 'n/a'} | ${c.errors} |`),
+  ...table.map((c) => `| ${FILESYSTEMS[c.fs].label} | ${oursCell(c) ? `\`${c.api}\`` : c.api} | ${c.ran} | ${c.trials - c.errors} | ${c.torn} | ${c.lost} | ${c.acked} | ${c.newer} | ${c.trials - c.errors ? (c.acks / (c.trials - c.errors)).toFixed(1) : '-'} | ${c.tempsLeft} | ${oursCell(c) ? c.leftAfterSweep : 'n/a'} | ${c.errors} |`),
   '',
   ...Object.entries(SUBJECTS).filter(([n]) => table.some((c) => c.api === n)).map(([n, s]) => `- ${PEERS.includes(n) ? n : `\`${n}\``}: ${s.description}.`),
   '',
-  ...table.flatMap((c) => c.failures.slice(0, 10).map((f) => `- ${ours(c) ? 'FAILURE' : 'peer'} ${c.fs} \`${c.api}\` ${f}`)),
+  ...table.flatMap((c) => c.failures.slice(0, 10).map((f) => `- ${oursCell(c) ? 'FAILURE' : 'peer'} ${c.fs} \`${c.api}\` ${f}`)),
   '',
 ];
 const json = { command: commands.join(' then '), commands, date: new Date().toISOString(), kernel: images.kernelPackage, host: os.release(), node: process.version, maxDelay, cells: table, trials: allTrials };
@@ -258,5 +474,5 @@ if (smoke) {
   console.log(md.join('\n'));
   console.error(`wrote bench/results/crash-vm.md and crash-vm.json in ${minutes} min`);
 }
-for (const fs of kinds) rmSync(seeded[fs], { force: true });
 if (failed) process.exitCode = 1;
+}

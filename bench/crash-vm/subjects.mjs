@@ -11,6 +11,7 @@
 // short file, or a mix of two generations all fail payloadGen.
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { jsonPad, oldPayload, payload, payloadGen } from '../../test/fixtures/crash-payload.mjs';
@@ -123,7 +124,22 @@ export const SUBJECTS = {
     const { writeFile } = await import('atomically');
     await writeFile(path, data);
   }),
+  // The model's self-test: two writers that are known to be unsafe across a power cut.
+  'no-fsync': fileSubject('control: write a temp, rename it over the target, no fsync at all', (path, data, gen) => renameWriter(path, data, gen, false)),
+  'no-dir-fsync': fileSubject('control: write a temp, fsync it, rename it over the target, no directory fsync', (path, data, gen) => renameWriter(path, data, gen, true)),
 };
+
+async function renameWriter(path, data, gen, fsyncFile) {
+  const temp = `${path}.${gen}.tmp`;
+  const fh = await open(temp, 'w');
+  try {
+    await fh.writeFile(data);
+    if (fsyncFile) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(temp, path);
+}
 
 async function writeVersion(stage, v) {
   await stage.write('version.txt', String(v));
@@ -138,6 +154,8 @@ async function writeVersion(stage, v) {
 
 export const OURS = ['writeFile', 'writeFileSync', 'createWriteStream', 'updateJson', 'writeDataset'];
 export const PEERS = ['write-file-atomic', 'atomically'];
+/** Writers that must lose acknowledged writes under a model that cuts deep enough. */
+export const CONTROLS = ['no-fsync', 'no-dir-fsync'];
 
 /** What a boot runs: `atomicwriter` = our five APIs at once, each in its own directory. */
 export const apisOf = (subject) => (subject === 'atomicwriter' ? OURS : [subject]);
