@@ -10,6 +10,7 @@
 use crate::checksum::Crc32c;
 use crate::dir_sync;
 use crate::error::{Error, Result};
+use crate::regular;
 use crate::sys::{self, Dir};
 use crate::target::Target;
 use crate::temp_name::new_temp_name;
@@ -102,10 +103,16 @@ impl AtomicFile {
             }
             other => other.map_err(open_err)?,
         };
-        let existing = dir.stat_entry(&target.name).map_err(open_err)?;
+        // The name itself, not through a link: resolution followed every link already,
+        // so a link here appeared since, and is not what the caller named.
+        let existing = dir.lstat_entry(&target.name).map_err(open_err)?;
         if let Some(stat) = existing {
             if stat.is_dir {
                 return Err(Error::new(libc::EISDIR, "open", Some(&target_path)));
+            }
+            if !stat.is_file {
+                let found = std::fs::symlink_metadata(&target_path).map_or("not a regular file", |m| regular::describe(&m));
+                return Err(regular::not_regular(&target_path, "open", found, "atomicwriter replaces only regular files and left it as it is"));
             }
         }
         let mode = opts.mode.or(existing.map(|s| s.mode)).unwrap_or_else(|| 0o666 & !sys::umask());

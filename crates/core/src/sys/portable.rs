@@ -51,6 +51,12 @@ impl Dir {
         }
     }
 
+    /// [`Dir::stat_entry`]: the target was resolved with its links followed, and
+    /// nothing here plants links the way a Unix sticky directory lets anyone.
+    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+        self.stat_entry(name)
+    }
+
     pub fn create_named(&self, name: &OsStr, _mode: u32) -> io::Result<File> {
         OpenOptions::new().write(true).create_new(true).open(self.path.join(name))
     }

@@ -41,6 +41,19 @@ pub struct EntryStat {
     pub size: u64,
 }
 
+// mode_t and the stat fields differ in width between Unixes: the casts are needed elsewhere.
+#[allow(clippy::unnecessary_cast)]
+fn entry_stat(st: &libc::stat) -> EntryStat {
+    EntryStat {
+        mode: st.st_mode as u32 & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+        is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        size: st.st_size as u64,
+    }
+}
+
 fn cstr(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
@@ -90,14 +103,18 @@ impl Dir {
         let c = cstr(name)?;
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, 0) }) {
-            Ok(_) => Ok(Some(EntryStat {
-                mode: st.st_mode as u32 & 0o7777,
-                uid: st.st_uid,
-                gid: st.st_gid,
-                is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
-                is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
-                size: st.st_size as u64,
-            })),
+            Ok(_) => Ok(Some(entry_stat(&st))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stats `name` itself (a symlink is reported as one); `None` when it does not exist.
+    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+        let c = cstr(name)?;
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }) {
+            Ok(_) => Ok(Some(entry_stat(&st))),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
             Err(e) => Err(e),
         }

@@ -128,6 +128,12 @@ impl Dir {
 
     /// `CREATE_NEW` on the name itself (`FILE_FLAG_OPEN_REPARSE_POINT`): fails if
     /// anything exists at `name`, a dangling link included, and never follows one.
+    /// [`Dir::stat_entry`]: the target was resolved with its links followed, and
+    /// nothing here plants links the way a Unix sticky directory lets anyone.
+    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+        self.stat_entry(name)
+    }
+
     pub fn create_named(&self, name: &OsStr, _mode: u32) -> io::Result<File> {
         OpenOptions::new()
             .write(true)
