@@ -306,6 +306,35 @@ pub fn effective_ids() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
+/// Whether this process may keep set-user-ID and set-group-ID bits on a file it writes
+/// (`CAP_FSETID`; root has it unless it was dropped).
+pub fn may_keep_setid() -> bool {
+    #[cfg(target_os = "linux")]
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("CapEff:")) {
+            if let Ok(caps) = u64::from_str_radix(line["CapEff:".len()..].trim(), 16) {
+                const CAP_FSETID: u32 = 4;
+                return caps & (1 << CAP_FSETID) != 0;
+            }
+        }
+    }
+    effective_ids().0 == 0
+}
+
+/// Whether `gid` is this process's effective group or one of its supplementary groups.
+pub fn in_group(gid: u32) -> bool {
+    if unsafe { libc::getegid() } == gid {
+        return true;
+    }
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if n <= 0 {
+        return false;
+    }
+    let mut groups = vec![0 as libc::gid_t; n as usize];
+    let n = unsafe { libc::getgroups(n, groups.as_mut_ptr()) };
+    n > 0 && groups[..n as usize].contains(&gid)
+}
+
 /// The process umask, read without changing it (`umask(2)` can only be read by
 /// setting it, which races with other threads creating files).
 pub fn umask() -> u32 {

@@ -314,6 +314,15 @@ pub fn effective_ids() -> (u32, u32) {
     (0, 0)
 }
 
+/// No set-ID bits here: nothing to drop.
+pub fn may_keep_setid() -> bool {
+    true
+}
+
+pub fn in_group(_gid: u32) -> bool {
+    true
+}
+
 /// Windows has no umask; Node creates files `0o666` there.
 pub fn umask() -> u32 {
     0
