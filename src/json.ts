@@ -2,8 +2,8 @@
 // file, errors that point at the bad byte) and updateJson (read-modify-write under a
 // cross-process lock on `<file>.lock`: no lost update between processes or callers).
 
-import { promises as fsp, readFileSync } from 'node:fs';
-import { abortError, invalidArgType, withPath } from './errors';
+import { abortError, invalidArgType, toNodeError, type NodeStyleError } from './errors';
+import { native } from './native';
 import { retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
 import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
@@ -241,17 +241,18 @@ function parse(text: string, path: string | Buffer, reviver?: ReadJsonOptions['r
 }
 
 /**
- * The current content for updateJson, read on this thread: the text is parsed right
- * here anyway (parsing costs more than reading it from the page cache), and inside the
- * lock a synchronous read saves four libuv round trips (open, fstat, read, close) that
- * every other process waiting for the lock would pay for.
+ * A file's text, `undefined` when it does not exist. One native call on a core thread
+ * (open, fstat, read, close there: one round trip, where fs.readFile takes four): the
+ * file is opened non-blocking and must be regular, so a FIFO or device planted at the
+ * path is an error, never a wait with the lock held or a read without end.
  */
-function readCurrent(path: string | Buffer): string | undefined {
+async function readText(path: string | Buffer): Promise<string | undefined> {
   try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw withPath(err, path);
+    return (await native().readRegular(path)).toString('utf8');
+  } catch (caught) {
+    const err = toNodeError(caught) as NodeStyleError;
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 
@@ -275,10 +276,14 @@ export function readJson<T = unknown>(path: PathLike, options?: ReadJsonOptions)
 async function readParsed<T>(file: string | Buffer, options: ReadJsonOptions): Promise<T> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && 'default' in options) return options.default as T;
-    throw withPath(err, file);
+    text = (await native().readRegular(file)).toString('utf8');
+  } catch (caught) {
+    const err = toNodeError(caught) as NodeStyleError;
+    if (err.code === 'ENOENT') {
+      if ('default' in options) return options.default as T;
+      err.message = err.message.replace(/\)$/, '; pass `default` to readJson to get a value for a missing file)');
+    }
+    throw err;
   }
   return parse(text, file, options.reviver) as T;
 }
@@ -331,7 +336,7 @@ async function update<T>(file: string | Buffer, fn: (current: T) => T | undefine
   const held = await acquireWith(lockPath, lockRequest(timeout, resolved.signal, resolved.native.mkdir));
   try {
     return await runHolding(held, async () => {
-      const text = readCurrent(target);
+      const text = await readText(target);
       const current = (text === undefined ? (defaultText === undefined ? undefined : JSON.parse(defaultText)) : parse(text, target)) as T;
       const next = await fn(current);
       if (next === undefined) return current;

@@ -10,6 +10,7 @@
 use crate::checksum::Crc32c;
 use crate::dir_sync;
 use crate::error::{Error, Result};
+use crate::regular;
 use crate::sys::{self, Dir};
 use crate::target::Target;
 use crate::temp_name::new_temp_name;
@@ -102,13 +103,19 @@ impl AtomicFile {
             }
             other => other.map_err(open_err)?,
         };
-        let existing = dir.stat_entry(&target.name).map_err(open_err)?;
+        // The name itself, not through a link: resolution followed every link already,
+        // so a link here appeared since, and is not what the caller named.
+        let existing = dir.lstat_entry(&target.name).map_err(open_err)?;
         if let Some(stat) = existing {
             if stat.is_dir {
                 return Err(Error::new(libc::EISDIR, "open", Some(&target_path)));
             }
+            if !stat.is_file {
+                let found = std::fs::symlink_metadata(&target_path).map_or("not a regular file", |m| regular::describe(&m));
+                return Err(regular::not_regular(&target_path, "open", found, "atomicwriter replaces only regular files and left it as it is"));
+            }
         }
-        let mode = opts.mode.or(existing.map(|s| s.mode)).unwrap_or_else(|| 0o666 & !sys::umask());
+        let mode = opts.mode.or(existing.map(|s| kept_setid_bits(s.mode, s.gid))).unwrap_or_else(|| 0o666 & !sys::umask());
         let owner = opts.owner.or_else(|| {
             let stat = existing.filter(|_| !opts.writer_owns)?;
             (stat.uid, stat.gid).ne(&sys::effective_ids()).then_some((stat.uid, stat.gid))
@@ -414,6 +421,23 @@ fn rename_error(e: io::Error, temp: &Path, target: &Path) -> Error {
         return Error::from_io(e, "rename", target);
     }
     Error::from_io(e, "rename", temp).with_dest(target)
+}
+
+/// The existing file's mode as an in-place write by this process would leave it (the
+/// kernel's `setattr_should_drop_suidgid`): without `CAP_FSETID`, new content loses
+/// S_ISUID, and S_ISGID when the file is group-executable or the writer is not in its
+/// group. Carrying the bits over would hand a setuid program to whoever wrote it.
+fn kept_setid_bits(mode: u32, gid: u32) -> u32 {
+    const SUID: u32 = 0o4000;
+    const SGID: u32 = 0o2000;
+    if mode & (SUID | SGID) == 0 || sys::may_keep_setid() {
+        return mode;
+    }
+    let mut kept = mode & !SUID;
+    if kept & SGID != 0 && (kept & 0o010 != 0 || !sys::in_group(gid)) {
+        kept &= !SGID;
+    }
+    kept
 }
 
 /// Like graceful-fs and write-file-atomic: a non-root process may fail to give a file

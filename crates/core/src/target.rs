@@ -34,10 +34,7 @@ impl Target {
     /// Splits a path that is already resolved, without touching the disk.
     pub fn from_resolved(path: &Path) -> Result<Target> {
         match (path.parent(), path.file_name()) {
-            (Some(dir), Some(name)) => Ok(Target {
-                dir: dir.to_path_buf(),
-                name: name.to_os_string(),
-            }),
+            (Some(dir), Some(name)) => Ok(Target { dir: dir.to_path_buf(), name: name.to_os_string() }),
             _ => Err(Error::new(libc::EISDIR, "open", Some(path))),
         }
     }
@@ -76,8 +73,7 @@ fn resolve_lexically(path: &Path) -> Result<Target> {
                 if hops > MAX_SYMLINKS {
                     return Err(Error::new(libc::ELOOP, "open", Some(path)));
                 }
-                let link = std::fs::read_link(&current)
-                    .map_err(|e| Error::from_io(e, "readlink", &current))?;
+                let link = std::fs::read_link(&current).map_err(|e| Error::from_io(e, "readlink", &current))?;
                 current = match current.parent() {
                     Some(parent) if link.is_relative() => parent.join(link),
                     _ => link,
@@ -93,10 +89,7 @@ fn resolve_lexically(path: &Path) -> Result<Target> {
     let dir = std::fs::canonicalize(&target.dir).unwrap_or(target.dir);
     #[cfg(windows)]
     let dir = without_verbatim_prefix(dir);
-    Ok(Target {
-        dir,
-        name: target.name,
-    })
+    Ok(Target { dir, name: target.name })
 }
 
 #[cfg(unix)]
@@ -142,11 +135,7 @@ mod walk {
         let fail = |errno: i32| Error::new(errno, "open", Some(path));
         // `dir` exists and has no link in it; `missing` are names under it that do not
         // exist (yet: `mkdir` creates them).
-        let mut dir = if text.starts_with(b"/") {
-            PathBuf::from("/")
-        } else {
-            std::env::current_dir().map_err(|e| Error::from_io(e, "open", path))?
-        };
+        let mut dir = if text.starts_with(b"/") { PathBuf::from("/") } else { std::env::current_dir().map_err(|e| Error::from_io(e, "open", path))? };
         let mut missing: Vec<OsString> = Vec::new();
         let mut name: Option<OsString> = None;
         let mut dir_required = false;
@@ -187,8 +176,7 @@ mod walk {
                             if hops > MAX_SYMLINKS {
                                 return Err(fail(libc::ELOOP));
                             }
-                            let link = std::fs::read_link(&candidate)
-                                .map_err(|e| Error::from_io(e, "readlink", &candidate))?;
+                            let link = std::fs::read_link(&candidate).map_err(|e| Error::from_io(e, "readlink", &candidate))?;
                             let link = link.as_os_str().as_bytes();
                             if link.is_empty() {
                                 return Err(fail(libc::ENOENT));
@@ -208,11 +196,7 @@ mod walk {
         if dir_required {
             // open(2) with O_CREAT: a missing directory above is ENOENT, anything else
             // (a file, a directory, nothing) named this way is EISDIR.
-            return Err(fail(if missing.is_empty() {
-                libc::EISDIR
-            } else {
-                libc::ENOENT
-            }));
+            return Err(fail(if missing.is_empty() { libc::EISDIR } else { libc::ENOENT }));
         }
         let name = name.ok_or_else(|| fail(libc::EISDIR))?;
         dir.extend(missing);
@@ -222,12 +206,7 @@ mod walk {
     /// The kernel's `protected_symlinks` rule (fs/namei.c `may_follow_link`): in a
     /// sticky, world-writable directory, a link is followed only by its owner, or when
     /// the directory's owner owns it.
-    fn check_protected(
-        dir: &Path,
-        link: &Path,
-        link_meta: &std::fs::Metadata,
-        path: &Path,
-    ) -> Result<()> {
+    fn check_protected(dir: &Path, link: &Path, link_meta: &std::fs::Metadata, path: &Path) -> Result<()> {
         let dir_meta = std::fs::metadata(dir).map_err(|e| Error::from_io(e, "stat", dir))?;
         // S_ISVTX | S_IWOTH (mode_t is u16 on macOS, u32 here).
         const STICKY_WORLD_WRITABLE: u32 = 0o1002;
@@ -259,13 +238,9 @@ fn without_verbatim_prefix(path: PathBuf) -> PathBuf {
     use std::path::{Component, Prefix};
     let wide: Vec<u16> = path.as_os_str().encode_wide().collect();
     let simpler: Vec<u16> = match path.components().next() {
-        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimDisk(_)) => {
-            wide[4..].to_vec()
-        }
+        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimDisk(_)) => wide[4..].to_vec(),
         // \\?\UNC\server\share -> \\server\share
-        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimUNC(..)) => {
-            [&[92u16, 92][..], &wide[8..]].concat()
-        }
+        Some(Component::Prefix(p)) if matches!(p.kind(), Prefix::VerbatimUNC(..)) => [&[92u16, 92][..], &wide[8..]].concat(),
         _ => return path,
     };
     PathBuf::from(std::ffi::OsString::from_wide(&simpler))
@@ -304,10 +279,7 @@ mod tests {
         let tmp = TempDir::new();
         std::os::unix::fs::symlink("b", tmp.path().join("a")).unwrap();
         std::os::unix::fs::symlink("a", tmp.path().join("b")).unwrap();
-        assert_eq!(
-            resolve(&tmp.path().join("a")).unwrap_err().errno,
-            libc::ELOOP
-        );
+        assert_eq!(resolve(&tmp.path().join("a")).unwrap_err().errno, libc::ELOOP);
     }
 
     fn errno(path: &Path) -> i32 {
@@ -336,23 +308,13 @@ mod tests {
             ("missing/x/", libc::ENOENT),
         ] {
             let err = resolve(&d.join(given)).unwrap_err();
-            assert_eq!(
-                (err.errno, err.path.as_deref()),
-                (expected, Some(d.join(given).as_path())),
-                "{given}"
-            );
+            assert_eq!((err.errno, err.path.as_deref()), (expected, Some(d.join(given).as_path())), "{given}");
         }
         assert_eq!(errno(Path::new("/")), libc::EISDIR);
-        assert_eq!(
-            resolve(&d.join("sub/../f")).unwrap().path(),
-            std::fs::canonicalize(d.join("f")).unwrap()
-        );
+        assert_eq!(resolve(&d.join("sub/../f")).unwrap().path(), std::fs::canonicalize(d.join("f")).unwrap());
         // Missing directories are left to `mkdir`.
         let t = resolve(&d.join("a/b/c")).unwrap();
-        assert_eq!(
-            (t.dir, t.name),
-            (std::fs::canonicalize(d).unwrap().join("a/b"), "c".into())
-        );
+        assert_eq!((t.dir, t.name), (std::fs::canonicalize(d).unwrap().join("a/b"), "c".into()));
     }
 
     #[test]
@@ -363,10 +325,7 @@ mod tests {
         std::os::unix::fs::symlink("real/inner", d.join("link")).unwrap();
         // `link/..` is the parent of what the link points to, as the kernel walks it.
         let t = resolve(&d.join("link/../x")).unwrap();
-        assert_eq!(
-            t.path(),
-            std::fs::canonicalize(d.join("real")).unwrap().join("x")
-        );
+        assert_eq!(t.path(), std::fs::canonicalize(d.join("real")).unwrap().join("x"));
     }
 
     /// A sticky world-writable directory with a link owned by uid 65534 (root only).
@@ -391,10 +350,7 @@ mod tests {
         let err = resolve(&planted).unwrap_err();
         assert_eq!(err.errno, libc::EACCES);
         let message = err.to_string();
-        assert!(
-            message.contains("uid 65534") && message.contains("sticky"),
-            "{message}"
-        );
+        assert!(message.contains("uid 65534") && message.contains("sticky"), "{message}");
         // In the middle of a path too.
         let dir_link = plant("daily", tmp.path(), 65534);
         assert_eq!(errno(&dir_link.join("victim")), libc::EACCES);

@@ -179,9 +179,15 @@ pub fn remove_durable(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolv
 pub fn sweep(env: &Env, #[napi(ts_arg_type = "string | Buffer")] dir: PathArg, older_than_ms: f64, dry_run: bool) -> Result<Object<'_>> {
     let dir = to_path(&dir);
     let older_than = Duration::from_secs_f64(older_than_ms.max(0.0) / 1000.0);
-    run_async(env, move || {
-        core::sweep::sweep(&dir, older_than, dry_run).map(|paths| paths.iter().map(|p| from_path(p)).collect::<Vec<_>>())
-    })
+    run_async(env, move || core::sweep::sweep(&dir, older_than, dry_run).map(|paths| paths.iter().map(|p| from_path(p)).collect::<Vec<_>>()))
+}
+
+/// A whole regular file, read on a core thread. A FIFO, socket or device is an error,
+/// found without blocking (see `core::regular`).
+#[napi(ts_return_type = "Promise<Buffer>")]
+pub fn read_regular(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
+    let path = to_path(&path);
+    run_async(env, move || core::regular::read_regular(&path).map(Buffer::from))
 }
 
 /// Worker threads alive now (tests use it to show the libuv pool is not used).

@@ -41,6 +41,19 @@ pub struct EntryStat {
     pub size: u64,
 }
 
+// mode_t and the stat fields differ in width between Unixes: the casts are needed elsewhere.
+#[allow(clippy::unnecessary_cast)]
+fn entry_stat(st: &libc::stat) -> EntryStat {
+    EntryStat {
+        mode: st.st_mode as u32 & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
+        is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        size: st.st_size as u64,
+    }
+}
+
 fn cstr(name: &OsStr) -> io::Result<CString> {
     CString::new(name.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
@@ -90,14 +103,18 @@ impl Dir {
         let c = cstr(name)?;
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, 0) }) {
-            Ok(_) => Ok(Some(EntryStat {
-                mode: st.st_mode as u32 & 0o7777,
-                uid: st.st_uid,
-                gid: st.st_gid,
-                is_dir: st.st_mode & libc::S_IFMT == libc::S_IFDIR,
-                is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
-                size: st.st_size as u64,
-            })),
+            Ok(_) => Ok(Some(entry_stat(&st))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stats `name` itself (a symlink is reported as one); `None` when it does not exist.
+    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+        let c = cstr(name)?;
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }) {
+            Ok(_) => Ok(Some(entry_stat(&st))),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
             Err(e) => Err(e),
         }
@@ -287,6 +304,35 @@ pub fn is_btrfs(file: &File) -> bool {
 
 pub fn effective_ids() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+/// Whether this process may keep set-user-ID and set-group-ID bits on a file it writes
+/// (`CAP_FSETID`; root has it unless it was dropped).
+pub fn may_keep_setid() -> bool {
+    #[cfg(target_os = "linux")]
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(line) = status.lines().find(|l| l.starts_with("CapEff:")) {
+            if let Ok(caps) = u64::from_str_radix(line["CapEff:".len()..].trim(), 16) {
+                const CAP_FSETID: u32 = 4;
+                return caps & (1 << CAP_FSETID) != 0;
+            }
+        }
+    }
+    effective_ids().0 == 0
+}
+
+/// Whether `gid` is this process's effective group or one of its supplementary groups.
+pub fn in_group(gid: u32) -> bool {
+    if unsafe { libc::getegid() } == gid {
+        return true;
+    }
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if n <= 0 {
+        return false;
+    }
+    let mut groups = vec![0 as libc::gid_t; n as usize];
+    let n = unsafe { libc::getgroups(n, groups.as_mut_ptr()) };
+    n > 0 && groups[..n as usize].contains(&gid)
 }
 
 /// The process umask, read without changing it (`umask(2)` can only be read by
