@@ -1,7 +1,7 @@
 // Whole-content writes: the write-file-atomic compatible function and the named
 // `writeFile` / `writeFileSync`. One path through the core for each.
 
-import { invalidArgType, rethrow, throwIfAborted } from './errors';
+import { invalidArgType, throwIfAborted } from './errors';
 import { toBuffer } from './data';
 import { openStaged } from './atomic-file';
 import { native } from './native';
@@ -56,7 +56,7 @@ export function writeFileWith(path: unknown, data: unknown, options: unknown, mk
       () => fdReleased(),
       (err: unknown) => {
         if (!isFdExhausted(err)) fdReleased();
-        rethrow(err);
+        throw err;
       },
     );
   });
@@ -72,19 +72,15 @@ export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOp
   const bytes = toBuffer(data, resolved.encoding);
   throwIfAborted(resolved.signal);
   const target = resolveTarget(checked);
+  if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
+  const handle = native().openAtomicSync(target, resolved.native);
   try {
-    if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
-    const handle = native().openAtomicSync(target, resolved.native);
-    try {
-      // write-file-atomic calls it without awaiting in sync mode.
-      resolved.tmpfileCreated(String(handle.tempPath));
-      handle.writeSync(bytes);
-      handle.commitSync(false);
-    } finally {
-      handle.abort();
-    }
-  } catch (err) {
-    rethrow(err);
+    // write-file-atomic calls it without awaiting in sync mode.
+    resolved.tmpfileCreated(String(handle.tempPath));
+    handle.writeSync(bytes);
+    handle.commitSync(false);
+  } finally {
+    handle.abort();
   }
 }
 
