@@ -3,7 +3,7 @@
 // disposing it uncommitted) removes the temp. `atomicWrite` hands the temp's path to
 // code that can only write to a path.
 
-import { abortError, invalidArgType, rethrow, throwIfAborted } from './errors';
+import { abortError, invalidArgType, throwIfAborted } from './errors';
 import { toBuffer, type BufferData } from './data';
 import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
@@ -55,17 +55,13 @@ export class AtomicFile {
       return this.#handle.write(bytes);
     });
     this.#pending = run.catch(() => {});
-    return run.catch(rethrow);
+    return run;
   }
 
   writeSync(data: BufferData, encoding?: BufferEncoding): void {
     const bytes = toBuffer(data, encoding ?? this.#encoding);
     this.#checkOpen();
-    try {
-      this.#handle.writeSync(bytes);
-    } catch (err) {
-      rethrow(err);
-    }
+    this.#handle.writeSync(bytes);
   }
 
   /** Syncs and publishes. `external`: the temp was written through `tempPath`. */
@@ -88,7 +84,7 @@ export class AtomicFile {
     } catch (err) {
       this.#finish('aborted');
       this.#handle.abort();
-      rethrow(err);
+      throw err;
     }
   }
 
@@ -100,30 +96,22 @@ export class AtomicFile {
     } catch (err) {
       this.#finish('aborted');
       this.#handle.abort();
-      rethrow(err);
+      throw err;
     }
   }
 
   /** @internal Computes a CRC32C of the bytes written from now on (call before the first write). */
   trackChecksum(): void {
     this.#checkOpen();
-    try {
-      this.#handle.trackChecksum();
-    } catch (err) {
-      rethrow(err);
-    }
+    this.#handle.trackChecksum();
   }
 
   /** @internal Bytes written and their CRC32C (`null` unless tracked); call before `commit`. */
   async digest(): Promise<{ bytes: number; crc32c: number | null }> {
     await this.#pending;
     this.#checkOpen();
-    try {
-      const { bytes, crc32c } = this.#handle.digest();
-      return { bytes, crc32c: crc32c ?? null };
-    } catch (err) {
-      rethrow(err);
-    }
+    const { bytes, crc32c } = this.#handle.digest();
+    return { bytes, crc32c: crc32c ?? null };
   }
 
   /** @internal The native handle, for encoders in the core that write to the temp themselves (parquet). */
@@ -181,7 +169,7 @@ function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
 
 export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
   removeTempsOnExit();
-  return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native)).then((handle) => new AtomicFile(target, handle, resolved), rethrow);
+  return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native)).then((handle) => new AtomicFile(target, handle, resolved));
 }
 
 /**
@@ -208,11 +196,7 @@ export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFil
   const { checked, resolved } = prepare(path, options, false);
   const target = resolveTarget(checked);
   removeTempsOnExit();
-  try {
-    return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
-  } catch (err) {
-    rethrow(err);
-  }
+  return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
 }
 
 /**

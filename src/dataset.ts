@@ -8,7 +8,7 @@
 
 import { join } from 'node:path';
 import { openAtomicFrom, type AtomicFile } from './atomic-file';
-import { abortError, invalidArgType, rethrow } from './errors';
+import { abortError, invalidArgType } from './errors';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { native } from './native';
 import { parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from './options';
@@ -228,11 +228,7 @@ export class Stage {
   path(name: string): string {
     this.#checkOpen();
     checkPartName(name, this.#marker);
-    try {
-      this.#staging.makeParent(name);
-    } catch (err) {
-      rethrow(err);
-    }
+    this.#staging.makeParent(name);
     this.#external.add(name);
     return join(this.#root, name);
   }
@@ -276,11 +272,7 @@ export class Stage {
   }
 
   async #open(name: string, resolved: ResolvedOptions): Promise<AtomicFile> {
-    try {
-      this.#staging.makeParent(name);
-    } catch (err) {
-      rethrow(err);
-    }
+    this.#staging.makeParent(name);
     // makeParent checked that no component is a symlink; the path is used as it is
     // (resolveTarget would write through a link at the final name).
     const file = await openAtomicFrom(join(this.#root, name), resolved);
@@ -342,13 +334,13 @@ async function publishDataset(
   { marker, fsync, mkdir, signal }: Required<Omit<DatasetOptions, 'signal'>> & { signal?: AbortSignal },
   checkAbort: () => void,
 ): Promise<DatasetResult> {
-  const staging = await native().openStaging(target, { fsync, mkdir }).catch(rethrow);
+  const staging = await native().openStaging(target, { fsync, mkdir });
   const stage = new Stage(staging, marker, signal);
   try {
     await fn(stage);
     const { known, parts } = await stage.settle();
     checkAbort();
-    const sealed = await staging.seal(known).catch(rethrow);
+    const sealed = await staging.seal(known);
     const files = sealed
       .filter((f) => !(marker && f.name === MARKER))
       .map((f) => {
@@ -359,7 +351,7 @@ async function publishDataset(
       });
     const manifest = marker ? buildManifest(files) : null;
     checkAbort();
-    await staging.publish(manifest ? serializeManifest(manifest) : null).catch(rethrow);
+    await staging.publish(manifest ? serializeManifest(manifest) : null);
     return { path: String(target), files: manifest ? manifest.files : files, manifest };
   } catch (err) {
     stage.close();

@@ -129,7 +129,7 @@ function stickyOwner(file: string | undefined): string | undefined {
     if ((dir.mode & 0o1000) === 0 || dir.uid === euid) return undefined;
     const st = lstatSync(file);
     if (st.uid === euid) return undefined;
-    return `'${dirname(file)}' has the sticky bit and '${file}' belongs to another user (uid ${st.uid}): only its owner, the directory's owner or root may replace it; write elsewhere or ask its owner`;
+    return `'${dirname(file)}' has the sticky bit and '${file}' belongs to another user (uid ${st.uid}): only its owner, the directory's owner or root may replace or remove it; write elsewhere or ask its owner`;
   } catch {
     return undefined;
   }

@@ -15,7 +15,7 @@
 // which must stay free to finish the writes that will release descriptors.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { toNodeError, type NodeStyleError } from './errors';
+import type { NodeStyleError } from './errors';
 
 const POLL_MS = 50;
 const GIVE_UP_MS = waitLimit();
@@ -87,7 +87,7 @@ function launch(waiter: Waiter): void {
     },
     (caught: unknown) => {
       running--;
-      const err = toNodeError(caught);
+      const err = caught;
       const waited = Date.now() - waiter.since;
       if (isFdExhausted(err) && waited < GIVE_UP_MS) {
         // Back to the head; the next release, settle or poll tries again (not now:
@@ -140,7 +140,7 @@ export function retryOnFdExhaustion<T>(open: () => Promise<T>): Promise<T> {
     first = Promise.reject(err);
   }
   return first.catch((caught: unknown) => {
-    const err = toNodeError(caught);
+    const err = caught;
     if (!isFdExhausted(err)) throw err;
     return new Promise<T>((resolve, reject) => {
       queue.push({ attempt: open, resolve: resolve as (value: unknown) => void, reject, since: Date.now() });

@@ -6,7 +6,7 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LockHandle, LockRequest } from '../native/binding';
-import { abortError, invalidArgType, outOfRange, toNodeError, type NodeStyleError } from './errors';
+import { abortError, invalidArgType, outOfRange, type NodeStyleError } from './errors';
 import { native, type NativeWriteOptions } from './native';
 import { checkPath, type PathLike } from './target';
 import { fdReleased, retryOnFdExhaustion } from './fd-wait';
@@ -159,8 +159,6 @@ export class FileLock {
     handles.delete(this);
     try {
       handle?.release();
-    } catch (err) {
-      throw toNodeError(err);
     } finally {
       fdReleased();
     }
@@ -185,8 +183,6 @@ export async function writeAndRelease(lock: FileLock, target: string | Buffer, b
   if (!handle || lock.released) throw new Error('the lock was released before the write');
   try {
     await handle.writeAndRelease(target, bytes, options);
-  } catch (err) {
-    throw toNodeError(err);
   } finally {
     lock.release();
   }
@@ -283,28 +279,9 @@ function lockAbortError(path: string | Buffer, signal: AbortSignal): Error {
   return abortError(signal, `The wait for the lock on '${display(path)}' was aborted; no lock is held`);
 }
 
-const OPEN_HINTS: Record<string, string> = {
-  ELOOP: 'the lock path is a symlink: locks are taken on the path itself, never through a link (whoever controls the link would choose the file)',
-  EINVAL: 'the lock path must be a regular file (or not exist yet)',
-  ENOENT: "the lock file's directory does not exist; create it or pass `mkdir: true`",
-  EISDIR: 'the lock path is a directory; name a file beside the data, such as `data.json.lock`',
-};
-
-/** Runs a native open, giving its errors lock-specific hints. */
-function opening<T>(open: () => T): T {
-  try {
-    return open();
-  } catch (err) {
-    const error = toNodeError(err) as NodeStyleError;
-    const hint = OPEN_HINTS[error.code];
-    if (hint && error.syscall === 'open') error.message = `${error.message.replace(/ \(.*\)$/, '')} (${hint})`;
-    throw error;
-  }
-}
-
 function openHandle(path: string | Buffer, request: Request): LockHandle {
   const nativeRequest: LockRequest = { shared: request.shared, offset: request.offset, length: request.length, mkdir: request.mkdir };
-  return opening(() => native().openLock(path, nativeRequest));
+  return native().openLock(path, nativeRequest);
 }
 
 function closeQuietly(handle: LockHandle): void {
@@ -381,7 +358,7 @@ async function acquire(path: string | Buffer, request: Request, wait: boolean): 
   if (signal?.aborted) throw lockAbortError(path, signal);
   // Uncontested: open and lock in one native call, on this thread.
   // Out of descriptors: wait for some (see fd-wait.ts) rather than fail.
-  const now = await retryOnFdExhaustion(async () => opening(() => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir)));
+  const now = await retryOnFdExhaustion(async () => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir));
   if (now) return new FileLock(path, now, request);
   if (!wait) return null;
   const handle = openHandle(path, request);
@@ -436,7 +413,7 @@ async function waitFor(handle: LockHandle, path: string | Buffer, request: Reque
     try {
       await handle.wait(remaining === Infinity ? -1 : remaining);
     } catch (err) {
-      const error = toNodeError(err) as NodeStyleError;
+      const error = err as NodeStyleError;
       if (error.code === 'ETIMEDOUT') throw timeoutError(handle, path, request);
       if (error.code === 'ECANCELED' && signal) throw lockAbortError(path, signal);
       throw error;

@@ -8,7 +8,7 @@ import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
-import { invalidArgType, rethrow } from './errors';
+import { invalidArgType } from './errors';
 import { native } from './native';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, withTarget, type PathLike } from './target';
@@ -109,7 +109,7 @@ function markerBeside(filePath: string): string {
 /** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
 export function removeMarker(filePath: PathLike, options: { fsync?: boolean } = {}): Promise<void> {
   const marker = markerBeside(String(checkPath(filePath)));
-  return withTarget(marker, (target) => native().removeDurable(target, options.fsync ?? true).catch(rethrow));
+  return withTarget(marker, (target) => native().removeDurable(target, options.fsync ?? true)));
 }
 
 /**
@@ -120,7 +120,7 @@ export async function writeFileMarker(filePath: PathLike, info: PartInfo = {}, o
   const path = String(checkPath(filePath));
   let { bytes, checksum } = info;
   if (checksum === undefined) {
-    const digest = await native().digestFile(path).catch(rethrow);
+    const digest = await native().digestFile(path);
     bytes = digest.bytes;
     checksum = digest.crc32c as number;
   }

@@ -57,9 +57,15 @@ function hintClass(name: string, cls: AnyFunction): void {
 function withHints(raw: NativeBinding): NativeBinding {
   const wrapped: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
-    // napi-rs exports classes in PascalCase and functions in camelCase.
-    if (typeof value === 'function' && /^[A-Z]/.test(name)) hintClass(name, value as AnyFunction);
-    wrapped[name] = typeof value === 'function' && !/^[A-Z]/.test(name) ? hinted(name, value as AnyFunction) : value;
+    if (typeof value !== 'function') {
+      wrapped[name] = value;
+    } else if (/^[A-Z]/.test(name)) {
+      // napi-rs exports classes in PascalCase and functions in camelCase.
+      hintClass(name, value as AnyFunction);
+      wrapped[name] = value;
+    } else {
+      wrapped[name] = hinted(name, value as AnyFunction);
+    }
   }
   return wrapped as NativeBinding;
 }

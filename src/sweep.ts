@@ -1,6 +1,6 @@
 // Removal of temps orphaned by crashed writers (see crates/core/src/sweep.rs).
 
-import { invalidArgType, outOfRange, rethrow } from './errors';
+import { invalidArgType, outOfRange } from './errors';
 import { native } from './native';
 import { checkPath, type PathLike } from './target';
 
@@ -22,5 +22,5 @@ export function sweep(dir: PathLike, options: SweepOptions = {}): Promise<string
   if (typeof dryRun !== 'boolean') throw invalidArgType('options.dryRun', 'of type boolean', dryRun);
   return native()
     .sweep(path, olderThan, dryRun)
-    .then((paths) => paths.map(String), rethrow);
+    .then((paths) => paths.map(String));
 }

@@ -2,7 +2,7 @@
 // resolved by the core to the real file (symlinks followed).
 
 import { fileURLToPath } from 'node:url';
-import { invalidArgType, rethrow } from './errors';
+import { invalidArgType } from './errors';
 import { native } from './native';
 import { isS3Url } from './s3/url';
 
@@ -38,11 +38,7 @@ function urlPath(url: URL): string {
 
 /** The real path a write lands on; doubles as the key that orders writes to a file. */
 export function resolveTarget(path: string | Buffer): string | Buffer {
-  try {
-    return native().resolveTarget(path);
-  } catch (err) {
-    rethrow(err);
-  }
+  return native().resolveTarget(path);
 }
 
 /**

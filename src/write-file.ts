@@ -78,7 +78,7 @@ function writeResolved(target: string | Buffer, data: unknown, bytes: Buffer | u
       () => fdReleased(),
       (err: unknown) => {
         if (!isFdExhausted(err)) fdReleased();
-        rethrow(err);
+        throw err;
       },
     );
   });

@@ -202,3 +202,14 @@ describe('property: arbitrary writeFile options', () => {
     );
   });
 });
+
+describe('a path that is not UTF-8', () => {
+  it('comes through in the error as fs gives it: a string with U+FFFD for the bytes that do not decode', async () => {
+    const dir = scratch('aw-bytes-');
+    const path = Buffer.concat([Buffer.from(`${dir}/missing-`), Buffer.from([0xff, 0xfe]), Buffer.from('/f')]);
+    const fsError = await import('node:fs').then((fs) => fs.promises.open(path, 'r').then(() => undefined, (err: NodeJS.ErrnoException) => err));
+    const ours = await aw.writeFile(path, 'x').then(() => undefined, (err: NodeJS.ErrnoException) => err);
+    expect(ours).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'open', path: fsError!.path });
+    expect(ours!.path).toBe(`${dir}/missing-\ufffd\ufffd/f`);
+  });
+});

@@ -5,7 +5,7 @@
 // bounded by the row group, not the file. Compression: snappy (default), zstd, gzip,
 // none. nodejs-polars DataFrames are written by polars itself into the staged temp.
 
-import { invalidArgType, outOfRange, rethrow } from '../errors';
+import { invalidArgType, outOfRange } from '../errors';
 import { native, type NativeHandle } from '../native';
 import type { ParquetColumn, ParquetEncoder, ParquetOutput } from '../../native/binding';
 import type { Format, FormatOptions } from './registry';
@@ -254,10 +254,6 @@ function arrowBuffers(part: Part, c: number, kind: string, start: number, end: n
 
 // --- writing -------------------------------------------------------------------------
 
-function call(promise: Promise<ParquetOutput>): Promise<ParquetOutput> {
-  return promise.catch(rethrow);
-}
-
 async function serialize(data: unknown, sink: ByteSink, options: FormatOptions): Promise<number> {
   const { compression, rowGroupSize, statistics, columns } = checkOptions(options);
   // Into the staged temp directly; any other sink gets the bytes handed on.
@@ -291,11 +287,11 @@ async function serialize(data: unknown, sink: ByteSink, options: FormatOptions):
         const column = values ? values[c] : arrowValues(part, c, kinds[c]);
         return valuesColumn(column, types[c], start, end, name);
       });
-      await handOn(await call(encoder.writeRowGroup(end - start, cols)));
+      await handOn(await encoder.writeRowGroup(end - start, cols));
     }
     rows += part.length;
   }
-  const out = await call((encoder as ParquetEncoder).finish());
+  const out = await (encoder as ParquetEncoder).finish();
   await handOn(out);
   if (handle) (sink as FileSink).countNative(out.bytes);
   return rows;

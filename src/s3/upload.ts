@@ -6,7 +6,7 @@
 // A failed multipart upload is aborted, so no partial object or orphan parts remain.
 
 import { promises as fsp } from 'node:fs';
-import { rethrow, throwIfAborted } from '../errors';
+import { throwIfAborted } from '../errors';
 import { native } from '../native';
 import { clientFor, isConflict, loadSdk, s3Error, type ParsedS3Options, type S3ClientLike, type S3Result } from './client';
 import type { S3Location } from './url';
@@ -46,7 +46,7 @@ function result(loc: S3Location, out: { ETag?: string; VersionId?: string }, op:
 
 async function putObject(client: S3ClientLike, loc: S3Location, file: string, size: number, options: ParsedS3Options): Promise<S3Result> {
   const sdk = loadSdk();
-  const digest = await native().digestFile(file).catch(rethrow);
+  const digest = await native().digestFile(file);
   if (digest.bytes !== size) throw s3Error(new Error('the staged file changed size before its upload'), 'PutObject', loc);
   const body = await fsp.readFile(file);
   const out = await send(

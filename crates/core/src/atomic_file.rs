@@ -582,6 +582,31 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_that_mkdir_cannot_make_is_named_with_the_mkdir() {
+        // A link to a place whose parent is missing: the mkdir under it fails (even as
+        // root), after the open of the target's directory said only ENOENT.
+        let tmp = TempDir::new();
+        std::os::unix::fs::symlink(tmp.path().join("nowhere/deeper"), tmp.path().join("link")).unwrap();
+        let dir = tmp.path().join("link/sub");
+        let opts = Options { mkdir: true, ..Options::durable() };
+        let err = write_file(resolve(&dir.join("f")).unwrap(), b"x", &opts).unwrap_err();
+        assert_eq!((err.code(), err.syscall, err.path.as_deref()), ("ENOENT", "mkdir", Some(dir.as_path())));
+    }
+
+    #[test]
+    fn commit_external_of_an_anonymous_temp_is_einval_for_the_target() {
+        let tmp = TempDir::new();
+        let path = tmp.path().join("f");
+        let f = AtomicFile::create(resolve(&path).unwrap(), &Options::durable()).unwrap();
+        if f.temp_path().is_some() {
+            return; // no O_TMPFILE here: every temp is named
+        }
+        let err = f.commit_external().unwrap_err();
+        assert_eq!((err.code(), err.syscall, err.path.as_deref()), ("EINVAL", "rename", Some(path.as_path())));
+        assert!(!path.exists());
+    }
+
+    #[test]
     fn a_failed_write_can_never_be_committed() {
         let tmp = TempDir::new();
         let path = tmp.path().join("f");

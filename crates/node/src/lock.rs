@@ -116,6 +116,7 @@ impl LockHandle {
         }
         #[cfg(not(unix))]
         {
+            let _ = env;
             Ok(-1)
         }
     }
