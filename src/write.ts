@@ -10,7 +10,7 @@ import './formats/builtins';
 import { pickFormat, type Format, type FormatOptions } from './formats/registry';
 import { FileSink } from './formats/sink';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { inFileOrder } from './queue';
+import { inFileOrder, ticket } from './queue';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
 
@@ -89,7 +89,11 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   // An encoder that writes to a path needs one: the temp gets a name.
   if (byPath) resolved.native.namedTemp = true;
   const target = resolveTarget(checked);
-  return inFileOrder(targetKey(target), async () => {
+  const key = targetKey(target);
+  // A writeFileSync issued after this call supersedes it (queue.ts); not with a marker,
+  // which must describe what is published.
+  if (o.marker !== true) resolved.order = ticket(key);
+  return inFileOrder(key, async () => {
     const marker = o.marker === true;
     const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);
     const result: WriteResult = { path: target.toString(), format: format.name };

@@ -51,6 +51,21 @@ describe('writeFileSync after pending async writes', () => {
     expect(readFileSync(file, 'utf8')).toBe('sync');
   });
 
+  it('write() in a format (text, json) is ordered the same way', async () => {
+    const dir = scratch();
+    const file = join(dir, 'f.txt');
+    const pending = [aw.write('a'.repeat(32 << 20), file), aw.write('b'.repeat(1 << 20), file)];
+    aw.writeFileSync(file, 'sync');
+    await Promise.all(pending);
+    expect(readFileSync(file, 'utf8')).toBe('sync');
+    const json = join(dir, 'f.json');
+    const pendingJson = [aw.writeJson(json, { a: 'x'.repeat(1 << 20) }), aw.write({ b: 1 }, json)];
+    aw.writeFileSync(json, '"sync"');
+    await Promise.all(pendingJson);
+    expect(readFileSync(json, 'utf8')).toBe('"sync"');
+    expect(entries(dir)).toEqual(['f.json', 'f.txt']);
+  });
+
   it('async writes issued after the sync write still apply, in order', async () => {
     const dir = scratch();
     const file = join(dir, 'f');
