@@ -270,6 +270,7 @@ export function readJson<T = unknown>(path: PathLike, options?: ReadJsonOptions)
       .readText(path, options, hasDefault)
       .then((text) => (text === undefined ? fallback : (parse(text, name, reviver) as T)));
   }
+  checkOptionNames(options, ['default', 'reviver'], []); // here: S3 targets take S3 options as well
   return readParsed<T>(checkPath(path), options);
 }
 

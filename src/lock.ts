@@ -10,7 +10,7 @@ import { abortError, invalidArgType, outOfRange, type NodeStyleError } from './e
 import { native, type NativeWriteOptions } from './native';
 import { checkPath, type PathLike } from './target';
 import { fdReleased, retryOnFdExhaustion } from './fd-wait';
-import { parseBoolean, parseInteger } from './options';
+import { checkOptionNames, parseBoolean, parseInteger } from './options';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -91,6 +91,7 @@ function checkOffset(value: unknown, name: string, fallback: number, min: number
 function parseOptions(options: unknown, defaults: { timeout: number; mkdir?: boolean }): Request {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+  checkOptionNames(options, ['timeout', 'shared', 'range', 'signal', 'mkdir'], []);
   const o = options as LockOptions;
   let offset = 0;
   let length = 0;

@@ -109,7 +109,7 @@ function markerBeside(filePath: string): string {
 /** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
 export function removeMarker(filePath: PathLike, options: { fsync?: boolean } = {}): Promise<void> {
   const marker = markerBeside(String(checkPath(filePath)));
-  return withTarget(marker, (target) => native().removeDurable(target, options.fsync ?? true)));
+  return withTarget(marker, (target) => native().removeDurable(target, options.fsync ?? true));
 }
 
 /**

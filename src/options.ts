@@ -91,14 +91,15 @@ function parseId(value: unknown, name: string): number {
 export const WRITE_OPTION_NAMES: readonly string[] = ['encoding', 'mode', 'chown', 'fsync', 'tmpfileCreated', 'signal', 'exclusive', 'mkdir', 'busyTimeout'];
 
 /**
- * A misspelt option (`fsyn: false`) must not pass silently: a name outside
- * WRITE_OPTION_NAMES and `extra` (what the entry point reads itself) is a TypeError.
+ * A misspelt option (`fsyn: false`) must not pass silently: a name outside `base`
+ * (the write options, unless the call is not a write) and `extra` (what the entry
+ * point reads itself) is a TypeError.
  */
-export function checkOptionNames(options: unknown, extra: readonly string[] = []): void {
+export function checkOptionNames(options: unknown, extra: readonly string[] = [], base: readonly string[] = WRITE_OPTION_NAMES): void {
   if (options === null || typeof options !== 'object') return;
   for (const name of Object.keys(options)) {
-    if (WRITE_OPTION_NAMES.includes(name) || extra.includes(name)) continue;
-    const known = [...WRITE_OPTION_NAMES, ...extra].join(', ');
+    if (base.includes(name) || extra.includes(name)) continue;
+    const known = [...base, ...extra].join(', ');
     const error = new TypeError(`Unknown option "options.${name}": this call takes ${known}`) as TypeError & { code: string };
     error.code = 'ERR_INVALID_ARG_VALUE';
     throw error;

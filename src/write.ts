@@ -10,7 +10,7 @@ import './formats/builtins';
 import { pickFormat, type Format, type FormatOptions } from './formats/registry';
 import { FileSink } from './formats/sink';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { inFileOrder } from './queue';
+import { inFileOrder, ticket } from './queue';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, targetKey, withTarget, type PathLike } from './target';
 
@@ -88,17 +88,23 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   const prepared = !byPath && format.prepare ? format.prepare(data, o) : data;
   // An encoder that writes to a path needs one: the temp gets a name.
   if (byPath) resolved.native.namedTemp = true;
-  return withTarget(checked, (target) => inFileOrder(targetKey(target), async () => {
-    const marker = o.marker === true;
-    const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);
-    const result: WriteResult = { path: target.toString(), format: format.name };
-    if (bytes !== undefined) result.bytes = bytes;
-    if (rows !== undefined) result.rows = rows;
-    // The stale marker was retired (durably) just before the commit: a write that fails
-    // or is killed while serializing leaves the old file and the old marker, which
-    // still describes it; after the commit there is no marker until the new one.
-    if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: format.name }, { fsync: resolved.native.fsync });
-    return result;
-  }));
+  return withTarget(checked, (target) => {
+    const key = targetKey(target);
+    // A writeFileSync issued after this call supersedes it (queue.ts); not with a marker,
+    // which must describe what is published.
+    if (o.marker !== true) resolved.order = ticket(key);
+    return inFileOrder(key, async () => {
+      const marker = o.marker === true;
+      const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);
+      const result: WriteResult = { path: target.toString(), format: format.name };
+      if (bytes !== undefined) result.bytes = bytes;
+      if (rows !== undefined) result.rows = rows;
+      // The stale marker was retired (durably) just before the commit: a write that fails
+      // or is killed while serializing leaves the old file and the old marker, which
+      // still describes it; after the commit there is no marker until the new one.
+      if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: format.name }, { fsync: resolved.native.fsync });
+      return result;
+    });
+  });
 }
 

@@ -93,6 +93,10 @@ describe('unknown option names', () => {
     ['writeJson', (file, options) => aw.writeJson(file, {}, options as never)],
     ['updateJson', (file, options) => aw.updateJson(file, () => 1, options as never)],
     ['createWriteStream', (file, options) => aw.createWriteStream(file, options as never)],
+    ['readJson', (file, options) => aw.readJson(file, options as never)],
+    ['lock', (file, options) => aw.lock(file, options as never)],
+    ['tryLock', (file, options) => aw.tryLock(file, options as never)],
+    ['withLock', (file, options) => aw.withLock(file, () => {}, options as never)],
   ];
   for (const [name, call] of calls) {
     it(`${name}: a typo is a TypeError naming the option, nothing touched`, () => {
@@ -124,7 +128,9 @@ describe('unknown option names', () => {
     const stream = aw.createWriteStream(join(dir, 'h'), { ...common, highWaterMark: 16, onProgress: () => {}, totalBytes: 1 });
     stream.end('x');
     await stream.committed;
-    expect(entries(dir)).toEqual(['a', 'b', 'd', 'e', 'g', 'g.lock', 'h']);
+    expect(await aw.readJson(join(dir, 'e'), { default: 0, reviver: (_k: string, v: unknown) => v })).toEqual({});
+    (await aw.lock(join(dir, 'l'), { timeout: 100, shared: true, range: { offset: 0, length: 1 }, signal, mkdir: false })).release();
+    expect(entries(dir)).toEqual(['a', 'b', 'd', 'e', 'g', 'g.lock', 'h', 'l']);
   });
 
   it('the default export ignores unknown names, as write-file-atomic does', async () => {

@@ -307,6 +307,7 @@ impl AtomicFile {
                     let tmp = new_temp_name(&self.target.name);
                     self.dir.link_anonymous(file, &tmp).map_err(|e| Error::from_io(e, "link", &target_path))?;
                     self.temp = Temp::Named(tmp.clone());
+                    crate::temp_registry::add(self.dir.path.join(&tmp));
                     if self.sync_after_link {
                         // btrfs persists an O_TMPFILE file only once it has a name, and a
                         // rename can reach its log before our fsync does: sync under the
