@@ -2,12 +2,10 @@
 // ...), each measurement in a fresh process, medians reported as ratios in
 // bench/RESULTS.md. `node bench/run.mjs [rounds] [scenario ...]`.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SCENARIOS, buildC, here, measure as measureIn, median } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const rounds = Number(args[0]) || 5;
 const only = args.slice(1);
@@ -21,30 +19,8 @@ const PLAN = {
 };
 
 const workDir = join(here, '.work');
-mkdirSync(workDir, { recursive: true });
-const cExe = join(workDir, 'durable_write');
-execFileSync('cc', ['-O2', '-pthread', '-o', cExe, join(here, 'c', 'durable_write.c')]);
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-function measure(contender, scenario) {
-  // Start every measurement from a clean page cache state: nothing dirty left over.
-  execFileSync('sync');
-  const dir = mkdtempSync(join(workDir, 'run-'));
-  try {
-    const out = execFileSync(process.execPath, [join(here, 'worker.mjs'), contender, scenario, dir], {
-      encoding: 'utf8',
-      env: { ...process.env, BENCH_C_EXE: cExe },
-    });
-    return JSON.parse(out.trim().split('\n').pop());
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const cExe = buildC(workDir);
+const measure = (contender, scenario) => measureIn(contender, scenario, { base: workDir, cExe });
 
 const results = {};
 for (const [scenario, contenders] of Object.entries(PLAN)) {
@@ -89,11 +65,13 @@ for (const [scenario, byContender] of Object.entries(results)) {
 for (const [name, ts] of Object.entries(requireTimes)) if (ts.length) summary.requireMs[name] = median(ts);
 
 function sizeOf(scenario) {
-  return { seq1k: 1024, c64: 1024, nofsync: 1024, '1m': 1 << 20, '512m': 512 << 20 }[scenario];
+  return SCENARIOS[scenario].size;
 }
 
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'write.json'), JSON.stringify(summary, null, 2) + '\n');
+// Saved before the 2 GiB step, which can take the machine's memory; a partial run
+// (some scenarios named) never overwrites the last full run's results.
+if (!only.length) writeFileSync(join(here, 'results', 'write.json'), JSON.stringify(summary, null, 2) + '\n');
 // Which contenders can write a single buffer larger than 2 GiB at all.
 if (!only.length || only.includes('2g')) {
   summary.twoGiB = {};

@@ -1,21 +1,16 @@
 // One measurement in a fresh process: `node bench/worker.mjs CONTENDER SCENARIO DIR`.
-// Prints one JSON line: {ops, seconds, maxRssMiB}. run.mjs interleaves these.
+// Prints one JSON line: {ops, seconds, cpuSeconds, maxRssMiB}; cpuSeconds is user + sys
+// of the timed part only (every thread of this process, or of the C/dd child).
+// BENCH_WRITES overrides the scenario's count (matrix.mjs: 0 for a strace baseline).
+// run.mjs and matrix.mjs interleave these.
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { join } from 'node:path';
+import { SCENARIOS } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const [contender, scenario, dir] = process.argv.slice(2);
-
-const SCENARIOS = {
-  seq1k: { size: 1024, writes: 300, concurrency: 1, fsync: true },
-  c64: { size: 1024, writes: 2048, concurrency: 64, fsync: true },
-  nofsync: { size: 1024, writes: 5000, concurrency: 1, fsync: false },
-  '1m': { size: 1 << 20, writes: 40, concurrency: 1, fsync: true },
-  '512m': { size: 512 << 20, writes: 1, concurrency: 1, fsync: true },
-  '2g': { size: 2 ** 31 + 1, writes: 1, concurrency: 1, fsync: false },
-};
 
 // The hand-rolled version a careful user writes with plain fs: temp, write,
 // fdatasync, rename, directory fsync.
@@ -78,25 +73,38 @@ async function contenderFn(name) {
   }
 }
 
-const s = SCENARIOS[scenario];
-if (!s) throw new Error(`unknown scenario ${scenario}`);
+const base = SCENARIOS[scenario];
+if (!base) throw new Error(`unknown scenario ${scenario}`);
+const s = process.env.BENCH_WRITES === undefined ? base : { ...base, writes: Number(process.env.BENCH_WRITES) };
+
+/** User + system CPU seconds of the waited-for children (/proc: clock ticks, 100 Hz). */
+function childrenCpu() {
+  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100; // cutime, cstime
+}
+
 let ops;
 let seconds;
+let cpuSeconds;
 if (contender === 'c' || contender === 'dd') {
   const exe = process.env.BENCH_C_EXE;
   if (contender === 'c') {
     const out = execFileSync(exe, [dir, String(s.writes), String(s.size), String(s.concurrency), s.fsync ? '1' : '0'], { encoding: 'utf8' });
-    [ops, seconds] = out.trim().split(' ').map(Number);
+    [ops, seconds, cpuSeconds] = out.trim().split(' ').map(Number);
   } else {
     const t = performance.now();
-    execFileSync('dd', ['if=/dev/zero', `of=${join(dir, 'dd.bin')}`, `bs=${1 << 20}`, `count=${s.size >> 20}`, 'conv=fsync'], { stdio: 'ignore' });
+    const cpu = childrenCpu();
+    // count=0 (a strace baseline) still starts dd, so its own start-up cancels out.
+    execFileSync('dd', ['if=/dev/zero', `of=${join(dir, 'dd.bin')}`, `bs=${1 << 20}`, `count=${(s.size >> 20) * s.writes}`, 'conv=fsync'], { stdio: 'ignore' });
     seconds = (performance.now() - t) / 1000;
-    ops = 1;
+    cpuSeconds = childrenCpu() - cpu;
+    ops = s.writes;
   }
 } else {
   const write = await contenderFn(contender);
   const data = Buffer.alloc(s.size, 'x');
   const perWorker = Math.floor(s.writes / s.concurrency);
+  const cpu = process.cpuUsage();
   const t = performance.now();
   await Promise.all(
     Array.from({ length: s.concurrency }, async (_, w) => {
@@ -105,7 +113,9 @@ if (contender === 'c' || contender === 'dd') {
     }),
   );
   seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  cpuSeconds = (used.user + used.system) / 1e6;
   ops = perWorker * s.concurrency;
 }
 const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ contender, scenario, ops, seconds, maxRssMiB }));
+console.log(JSON.stringify({ contender, scenario, ops, seconds, cpuSeconds, maxRssMiB }));

@@ -94,13 +94,18 @@ export async function provision({ verbose = false, log = (line) => process.stder
   const lacking = () => wanted.filter((t) => !existsSync(t.bin(venv)) || missingModules(python, t.modules).length > 0);
   let todo = lacking();
   if (todo.length > 0 && process.env.AW_TEST_DEPS !== 'off') {
-    // Two test runs at once (worktrees, CI jobs) must not build the same venv together.
-    const release = await lockVenv(venv);
     try {
-      todo = lacking(); // the other run may have made it meanwhile
-      if (todo.length > 0) install(venv, todo, { verbose, log, missing });
-    } finally {
-      await release();
+      // Two test runs at once (worktrees, CI jobs) must not build the same venv together.
+      const release = await lockVenv(venv);
+      try {
+        todo = lacking(); // the other run may have made it meanwhile
+        if (todo.length > 0) install(venv, todo, { verbose, log, missing });
+      } finally {
+        await release();
+      }
+    } catch (err) {
+      // A cache directory that cannot be written (a read-only HOME) must not stop the tests.
+      for (const t of todo) missing.push({ ...describe(t), why: `cannot make ${venv}: ${err.message}`, fix: 'AW_TEST_VENV=<a writable directory> npm run test:deps' });
     }
     todo = lacking();
   } else if (todo.length > 0) {

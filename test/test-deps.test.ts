@@ -1,6 +1,6 @@
 // The tests' Python tools (scripts/test-deps.mjs): provisioned once and reused, and when
 // they cannot be, the run says what it did not test and how to install it.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { venvDir } from '../scripts/test-deps.mjs';
@@ -28,6 +28,17 @@ describe('test tools', () => {
     expect(r.stderr).toContain('no pyarrow and numpy (python3 is not installed)');
     expect(r.stderr).toContain('install: install Python 3 with its venv module (Debian/Ubuntu: apt-get install python3-venv)');
     expect(existsSync(venv)).toBe(false);
+  });
+
+  it('a venv path that cannot be made (under a regular file) is reported with the fix, not thrown', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'file'), '');
+    const venv = join(dir, 'file', 'venv');
+    const r = await runNode([script], { env: cleanEnv({ AW_TEST_VENV: venv }) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`no moto_server (cannot make ${venv}: EEXIST`); // mkdir -p meets the file
+    expect(r.stderr).toContain('install: AW_TEST_VENV=<a writable directory> npm run test:deps');
+    expect(r.stderr).not.toContain('    at '); // no stack trace: a report, not a crash
   });
 
   it('a vitest run that lacks them ends by naming the skipped tests and the install command', async () => {
