@@ -8,7 +8,7 @@ import { toBuffer, type BufferData } from './data';
 import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, withTarget, type PathLike } from './target';
-import { fdReleased, retryOnFdExhaustion } from './fd-wait';
+import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion, type WaitLimits } from './fd-wait';
 import { superseded, type Ticket } from './queue';
 import { removeTempsOnExit } from './temp-cleanup';
 
@@ -167,9 +167,9 @@ function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
   return { checked, resolved };
 }
 
-export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions): Promise<AtomicFile> {
+export function openAtomicFrom(target: string | Buffer, resolved: ResolvedOptions, fdWait?: WaitLimits): Promise<AtomicFile> {
   removeTempsOnExit();
-  return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native)).then((handle) => new AtomicFile(target, handle, resolved));
+  return retryOnFdExhaustion(() => native().openAtomic(target, resolved.native), fdWait).then((handle) => new AtomicFile(target, handle, resolved));
 }
 
 /**
@@ -189,7 +189,8 @@ export async function openStaged(target: string | Buffer, resolved: ResolvedOpti
 
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
   const { checked, resolved } = prepare(path, options, false);
-  return withTarget(checked, (target) => openAtomicFrom(target, resolved));
+  // The caller holds the file open as long as it likes: no long wait for descriptors.
+  return withTarget(checked, (target) => openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS }));
 }
 
 export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {

@@ -11,6 +11,12 @@
 // fails at its next EMFILE with a message that says so: the descriptors are held by
 // code that does not let go.
 //
+// A lock or an open atomic file is different: the caller keeps it (and its descriptor)
+// as long as it likes, so the descriptors it waits for may well be its own, and a
+// minute's wait is a hang. `lock()` and `openAtomic()` give up once no descriptor of
+// ours came back for HANDED_OUT_IDLE_MS (while ours keep coming back, many of them
+// queued at once all get their turn), a lock also at its own `timeout`.
+//
 // Only opens are retried; the waiting is in JS promises, never on the core's threads,
 // which must stay free to finish the writes that will release descriptors.
 
@@ -19,6 +25,15 @@ import type { NodeStyleError } from './errors';
 
 const POLL_MS = 50;
 const GIVE_UP_MS = waitLimit();
+/** How long a wait for descriptors the caller will hold may go without progress (see above). */
+export const HANDED_OUT_IDLE_MS = Math.min(GIVE_UP_MS, 1000);
+
+export interface WaitLimits {
+  /** The longest wait in all (default GIVE_UP_MS; 0: no wait). */
+  totalMs?: number;
+  /** The longest wait with no descriptor of ours released meanwhile (default: no limit). */
+  idleMs?: number;
+}
 
 function waitLimit(): number {
   const text = process.env.ATOMICWRITER_EMFILE_WAIT_MS;
@@ -31,6 +46,8 @@ interface Waiter {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   since: number;
+  totalMs: number;
+  idleMs: number;
 }
 
 const queue: Waiter[] = [];
@@ -46,6 +63,8 @@ let running = 0;
 let window = 1;
 const MAX_WINDOW = 1024;
 let timer: NodeJS.Timeout | undefined;
+// When one of ours last gave descriptors back or got one: progress for `idleMs`.
+let lastProgress = 0;
 
 export function isFdExhausted(err: unknown): boolean {
   const code = (err as NodeStyleError | null)?.code;
@@ -81,6 +100,7 @@ function launch(waiter: Waiter): void {
   attempt.then(
     (value) => {
       running--;
+      lastProgress = Date.now();
       window = Math.min(window + 1, MAX_WINDOW);
       waiter.resolve(value);
       pump();
@@ -88,8 +108,10 @@ function launch(waiter: Waiter): void {
     (caught: unknown) => {
       running--;
       const err = caught;
-      const waited = Date.now() - waiter.since;
-      if (isFdExhausted(err) && waited < GIVE_UP_MS) {
+      const now = Date.now();
+      const waited = now - waiter.since;
+      const idle = now - Math.max(waiter.since, lastProgress);
+      if (isFdExhausted(err) && waited < waiter.totalMs && idle < waiter.idleMs) {
         // Back to the head; the next release, settle or poll tries again (not now:
         // nothing was freed since this attempt failed).
         queue.unshift(waiter);
@@ -116,7 +138,9 @@ let releasedPending = false;
  * keep the microtask queue busy forever.
  */
 export function fdReleased(): void {
-  if (queue.length === 0 || releasedPending) return;
+  if (queue.length === 0) return;
+  lastProgress = Date.now();
+  if (releasedPending) return;
   releasedPending = true;
   setImmediate(() => {
     releasedPending = false;
@@ -127,9 +151,11 @@ export function fdReleased(): void {
 
 /**
  * Runs `open` (something that opens descriptors and creates nothing when it fails);
- * on EMFILE/ENFILE, queues it and tries again as described above.
+ * on EMFILE/ENFILE, queues it and tries again as described above, within `limits`.
  */
-export function retryOnFdExhaustion<T>(open: () => Promise<T>): Promise<T> {
+export function retryOnFdExhaustion<T>(open: () => Promise<T>, limits: WaitLimits = {}): Promise<T> {
+  const totalMs = Math.min(limits.totalMs ?? GIVE_UP_MS, GIVE_UP_MS);
+  const idleMs = limits.idleMs ?? Infinity;
   // With others already waiting, join the line: a newcomer must not take the
   // descriptor the head is waiting for.
   if (nested.getStore() === true) return open();
@@ -142,8 +168,10 @@ export function retryOnFdExhaustion<T>(open: () => Promise<T>): Promise<T> {
   return first.catch((caught: unknown) => {
     const err = caught;
     if (!isFdExhausted(err)) throw err;
+    // A newcomer that may not wait at all still tries once: descriptors may be free.
+    if (totalMs <= 0) return nested.run(true, open);
     return new Promise<T>((resolve, reject) => {
-      queue.push({ attempt: open, resolve: resolve as (value: unknown) => void, reject, since: Date.now() });
+      queue.push({ attempt: open, resolve: resolve as (value: unknown) => void, reject, since: Date.now(), totalMs, idleMs });
       pump();
     });
   });

@@ -9,7 +9,7 @@ import type { LockHandle, LockRequest } from '../native/binding';
 import { abortError, invalidArgType, outOfRange, type NodeStyleError } from './errors';
 import { native, type NativeWriteOptions } from './native';
 import { checkPath, type PathLike } from './target';
-import { fdReleased, retryOnFdExhaustion } from './fd-wait';
+import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from './fd-wait';
 import { checkOptionNames, parseBoolean, parseInteger } from './options';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
@@ -358,8 +358,11 @@ async function acquire(path: string | Buffer, request: Request, wait: boolean): 
   const { signal } = request;
   if (signal?.aborted) throw lockAbortError(path, signal);
   // Uncontested: open and lock in one native call, on this thread.
-  // Out of descriptors: wait for some (see fd-wait.ts) rather than fail.
-  const now = await retryOnFdExhaustion(async () => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir));
+  // Out of descriptors: wait for some (see fd-wait.ts), not long without progress (the
+  // caller holds the lock, and its descriptor, as long as it likes) and never beyond
+  // the lock's timeout.
+  const fdWait = { totalMs: Math.max(0, start + request.timeout - performance.now()), idleMs: HANDED_OUT_IDLE_MS };
+  const now = await retryOnFdExhaustion(async () => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir), fdWait);
   if (now) return new FileLock(path, now, request);
   if (!wait) return null;
   const handle = openHandle(path, request);

@@ -5,7 +5,11 @@ import { native } from './native';
 import { checkPath, type PathLike } from './target';
 
 export interface SweepOptions {
-  /** Only temps last modified longer ago than this many ms (default one hour). */
+  /**
+   * Only temps last modified longer ago than this many ms (default one hour).
+   * `Infinity` (or any age beyond the clock's reach) means nothing is old enough:
+   * nothing is removed. NaN and negative ages are a RangeError.
+   */
   olderThan?: number;
   /** List what would be removed without removing it. */
   dryRun?: boolean;

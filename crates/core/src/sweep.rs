@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<PathBuf>> {
     let handle = Dir::open(dir).map_err(|e| Error::from_io(e, "opendir", dir))?;
     let entries = std::fs::read_dir(dir).map_err(|e| Error::from_io(e, "scandir", dir))?;
-    let cutoff = SystemTime::now().checked_sub(older_than).unwrap_or(SystemTime::UNIX_EPOCH);
+    // An age beyond what the clock can go back (`olderThan: Infinity`): nothing is that old.
+    let Some(cutoff) = SystemTime::now().checked_sub(older_than) else { return Ok(Vec::new()) };
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name();

@@ -80,10 +80,16 @@ where
     W: FnOnce() -> core::Result<T> + Send + 'static,
 {
     let (deferred, promise) = env.create_deferred::<T, Box<dyn FnOnce(Env) -> Result<T> + Send>>()?;
-    spawn(Box::new(move || match work() {
-        Ok(value) => deferred.resolve(Box::new(move |_| Ok(value))),
+    // A panic is a bug, but it must reach the caller as an error: unwinding out of the
+    // core's thread would leave the promise pending forever (or abort the process).
+    spawn(Box::new(move || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(Ok(value)) => deferred.resolve(Box::new(move |_| Ok(value))),
         // The error object is made on the JS thread, where the resolver runs.
-        Err(e) => deferred.resolve(Box::new(move |env| Err(js_error(&env, &e)))),
+        Ok(Err(e)) => deferred.resolve(Box::new(move |env| Err(js_error(&env, &e)))),
+        Err(panic) => {
+            let e = napi::bindgen_prelude::panic_to_error(panic);
+            deferred.reject(Error::new(e.status, format!("atomicwriter internal error (a bug, please report it): {}", e.reason)))
+        }
     }));
     Ok(promise)
 }

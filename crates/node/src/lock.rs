@@ -46,7 +46,7 @@ impl LockHandle {
 }
 
 /// Opens (creates) the lock file; locks nothing yet. Runs on the JS thread.
-#[napi]
+#[napi(catch_unwind)]
 pub fn open_lock(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg, request: LockRequest) -> Result<LockHandle> {
     let opts = LockOptions {
         mode: if request.shared { Mode::Shared } else { Mode::Exclusive },
@@ -59,7 +59,7 @@ pub fn open_lock(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathA
 
 /// The uncontested path in one call: opens the lock file and tries once, on the JS
 /// thread. `null` when the lock is busy (the file is closed again; a wait opens its own).
-#[napi]
+#[napi(catch_unwind)]
 pub fn lock_now(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg, shared: bool, offset: f64, length: f64, mkdir: bool) -> Result<Option<LockHandle>> {
     let handle = open_lock(env, path, LockRequest { shared, offset, length, mkdir })?;
     if handle.try_lock(env)? {
@@ -72,7 +72,7 @@ pub fn lock_now(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathAr
 #[napi]
 impl LockHandle {
     /// One non-blocking attempt, on the JS thread.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn try_lock(&self, env: &Env) -> Result<bool> {
         self.get().and_then(|lock| lock.try_lock()).or_throw(env)
     }
@@ -85,7 +85,7 @@ impl LockHandle {
 
     /// Waits on a core thread until the lock is granted; rejects with `ETIMEDOUT`
     /// after `timeout_ms` (negative: never) or `ECANCELED` after `cancel()`.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn wait<'env>(&self, env: &'env Env, timeout_ms: f64) -> Result<Object<'env>> {
         let timeout = (timeout_ms >= 0.0).then(|| Duration::try_from_secs_f64(timeout_ms / 1000.0).unwrap_or(Duration::MAX));
         // The deadline counts from this call, so time queued for a thread counts too.
@@ -96,7 +96,7 @@ impl LockHandle {
     }
 
     /// Ends a wait in progress (abort). Cheap: safe on the JS thread.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cancel(&self) {
         if let Some(interrupt) = self.waiting.lock().unwrap().as_ref() {
             interrupt.cancel();
@@ -107,7 +107,7 @@ impl LockHandle {
     /// through `write_and_release` keeps its own reference until it ends.
     /// A new descriptor sharing the held lock, for a child process to inherit; -1 where
     /// the OS lock is not tied to the open file description. The caller closes it.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn inheritable_fd(&self, env: &Env) -> Result<i32> {
         #[cfg(unix)]
         {
@@ -121,7 +121,7 @@ impl LockHandle {
         }
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn release(&self, env: &Env) -> Result<()> {
         match self.lock.lock().unwrap().take() {
             Some(lock) => lock.unlock().or_throw(env),
@@ -129,7 +129,7 @@ impl LockHandle {
         }
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn holder(&self) -> Option<LockHolder> {
         self.get().ok()?.holder().map(|h| LockHolder { shared: h.mode == Mode::Shared, pids: h.pids })
     }
@@ -138,7 +138,7 @@ impl LockHandle {
     /// releases the lock as soon as the new content is published, before the
     /// directory sync; the promise settles after that sync. The lock is released on
     /// every path, failure included.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn write_and_release<'env>(
         &self,
         env: &'env Env,

@@ -42,7 +42,7 @@ impl From<&WriteOptions> for core::Options {
 
 /// The real file a path writes to (symlinks followed, directory canonical): the key
 /// that orders writes to one file, and the path handed back to the write calls.
-#[napi(ts_return_type = "string | Buffer")]
+#[napi(catch_unwind, ts_return_type = "string | Buffer")]
 pub fn resolve_target(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<PathArg> {
     let target = core::resolve(&to_path(&path)).or_throw(env)?;
     Ok(from_path(&target.path()))
@@ -52,7 +52,7 @@ fn resolved(env: &Env, path: &PathArg) -> Result<Target> {
     Target::from_resolved(&to_path(path)).or_throw(env)
 }
 
-#[napi(ts_return_type = "Promise<void>")]
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
 pub fn write_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: Buffer, options: WriteOptions) -> Result<Object<'_>> {
     let target = resolved(env, &resolved_path)?;
     let opts = core::Options::from(&options);
@@ -65,18 +65,18 @@ pub fn write_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_p
 
 /// Blocks until the async writes dispatched to this (resolved) path have finished:
 /// a sync write issued after them then lands last.
-#[napi]
+#[napi(catch_unwind)]
 pub fn wait_for_publishes(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg) {
     publish_wait::wait_idle(&to_path(&resolved_path));
 }
 
 /// Removes every named temp of this process that is still alive (exit hooks only).
-#[napi]
+#[napi(catch_unwind)]
 pub fn remove_live_temps() -> u32 {
     core::temp_registry::remove_live() as u32
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn write_file_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, data: &[u8], options: WriteOptions) -> Result<()> {
     let target = resolved(env, &resolved_path)?;
     core::write_file(target, data, &core::Options::from(&options)).or_throw(env)
@@ -108,19 +108,19 @@ impl AtomicHandle {
         self.file.temp_path().map(|p| from_path(p))
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn write<'env>(&self, env: &'env Env, data: Buffer) -> Result<Object<'env>> {
         let file = self.file.clone();
         run_async(env, move || file.write(&data))
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn write_sync(&self, env: &Env, data: &[u8]) -> Result<()> {
         self.file.write(data).or_throw(env)
     }
 
     /// `external`: the temp was written through its path by someone else.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn commit<'env>(&self, env: &'env Env, external: bool) -> Result<Object<'env>> {
         let file = self.file.clone();
         let publishing = publish_wait::begin(&self.target);
@@ -130,68 +130,69 @@ impl AtomicHandle {
         })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn commit_sync(&self, env: &Env, external: bool) -> Result<()> {
         self.file.commit(external).or_throw(env)
     }
 
     /// Starts a CRC32C of the bytes written from now on (call before the first write).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn track_checksum(&self, env: &Env) -> Result<()> {
         self.file.track_checksum().or_throw(env)
     }
 
     /// Bytes written and their CRC32C (if tracked); call once writes have settled.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn digest(&self, env: &Env) -> Result<crate::dataset::Digest> {
         let (bytes, crc32c) = self.file.digest().or_throw(env)?;
         Ok(crate::dataset::Digest { bytes: bytes as f64, crc32c })
     }
 
     /// Never blocks: a write in progress finishes its chunk, then the temp is removed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn abort(&self) {
         self.file.abort();
     }
 }
 
-#[napi(ts_return_type = "Promise<AtomicHandle>")]
+#[napi(catch_unwind, ts_return_type = "Promise<AtomicHandle>")]
 pub fn open_atomic(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<Object<'_>> {
     let target = resolved(env, &resolved_path)?;
     let opts = core::Options::from(&options);
     run_async(env, move || AtomicFile::create(target, &opts).map(AtomicHandle::new))
 }
 
-#[napi]
+#[napi(catch_unwind)]
 pub fn open_atomic_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: WriteOptions) -> Result<AtomicHandle> {
     let target = resolved(env, &resolved_path)?;
     AtomicFile::create(target, &core::Options::from(&options)).map(AtomicHandle::new).or_throw(env)
 }
 
 /// Removes a file (if present) and syncs its directory.
-#[napi(ts_return_type = "Promise<void>")]
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
 pub fn remove_durable(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, fsync: bool) -> Result<Object<'_>> {
     let target = resolved(env, &resolved_path)?;
     run_async(env, move || core::remove_durable(&target, fsync))
 }
 
-#[napi(ts_return_type = "Promise<Array<string | Buffer>>")]
+#[napi(catch_unwind, ts_return_type = "Promise<Array<string | Buffer>>")]
 pub fn sweep(env: &Env, #[napi(ts_arg_type = "string | Buffer")] dir: PathArg, older_than_ms: f64, dry_run: bool) -> Result<Object<'_>> {
     let dir = to_path(&dir);
-    let older_than = Duration::from_secs_f64(older_than_ms.max(0.0) / 1000.0);
+    // Longer than a Duration holds (Infinity included): nothing is that old.
+    let older_than = Duration::try_from_secs_f64(older_than_ms.max(0.0) / 1000.0).unwrap_or(Duration::MAX);
     run_async(env, move || core::sweep::sweep(&dir, older_than, dry_run).map(|paths| paths.iter().map(|p| from_path(p)).collect::<Vec<_>>()))
 }
 
 /// A whole regular file, read on a core thread. A FIFO, socket or device is an error,
 /// found without blocking (see `core::regular`).
-#[napi(ts_return_type = "Promise<Buffer>")]
+#[napi(catch_unwind, ts_return_type = "Promise<Buffer>")]
 pub fn read_regular(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
     let path = to_path(&path);
     run_async(env, move || core::regular::read_regular(&path).map(Buffer::from))
 }
 
 /// Worker threads alive now (tests use it to show the libuv pool is not used).
-#[napi]
+#[napi(catch_unwind)]
 pub fn thread_count() -> u32 {
     pool::thread_count() as u32
 }
