@@ -30,10 +30,10 @@ afterAll(() => {
 
 describe('npm pack', () => {
   it('ships the runtime, the types, the loader and the docs, and nothing else', () => {
-    for (const needed of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.mjs', 'index.d.ts', 'index.d.mts', 'dist/index.js', 'native/binding.js', 'bin/atomicwriter.js']) {
+    for (const needed of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'index.mjs', 'index.d.ts', 'index.d.mts', 'dist/index.js', 'native/binding.js', 'native/napi-binding.js', 'native/targets.js', 'bin/atomicwriter.js']) {
       expect(files, needed).toContain(needed);
     }
-    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.mjs|index\.d\.ts|index\.d\.mts|native\/binding\.js|bin\/[\w-]+\.js|dist\/[\w/.-]+\.js)$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|index\.mjs|index\.d\.ts|index\.d\.mts|native\/(napi-binding|binding|targets)\.js|bin\/[\w-]+\.js|dist\/[\w/.-]+\.js)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     // Binaries come from the per-platform packages (napi.targets), never the main one.
     expect(files.filter((f) => f.endsWith('.node'))).toEqual([]);

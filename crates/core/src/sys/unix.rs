@@ -68,6 +68,22 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
 
 /// Retries a syscall interrupted by a signal (Node's own signal handlers can land on
 /// our threads).
+/// `renameat2` through syscall(2), not glibc's wrapper: the wrapper (and `getrandom`'s, in
+/// `fill_random`) only arrived in glibc 2.28 (2.25), while the published Linux binaries are
+/// linked against glibc 2.17 so that they load on RHEL 7/8, Debian 10 and Amazon Linux 2.
+/// There a call to a missing wrapper kills the process ("symbol lookup error"); the raw
+/// syscall answers ENOSYS on kernels before 3.15 instead, which the callers handle.
+#[cfg(target_os = "linux")]
+unsafe fn renameat2(
+    olddir: libc::c_int,
+    old: *const libc::c_char,
+    newdir: libc::c_int,
+    new: *const libc::c_char,
+    flags: libc::c_uint,
+) -> libc::c_int {
+    libc::syscall(libc::SYS_renameat2, olddir, old, newdir, new, flags) as libc::c_int
+}
+
 fn retry<F: FnMut() -> libc::c_int>(mut f: F) -> io::Result<libc::c_int> {
     loop {
         match check(f()) {
@@ -193,7 +209,7 @@ impl Dir {
         #[cfg(target_os = "linux")]
         {
             let ret = retry(|| unsafe {
-                libc::renameat2(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), libc::RENAME_NOREPLACE)
+                renameat2(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), libc::RENAME_NOREPLACE)
             });
             match ret {
                 Ok(_) => return Ok(()),
@@ -211,7 +227,7 @@ impl Dir {
     #[cfg(target_os = "linux")]
     pub fn rename_exchange(&self, a: &OsStr, b: &OsStr) -> io::Result<()> {
         let (a, b) = (cstr(a)?, cstr(b)?);
-        retry(|| unsafe { libc::renameat2(self.raw(), a.as_ptr(), self.raw(), b.as_ptr(), libc::RENAME_EXCHANGE) })?;
+        retry(|| unsafe { renameat2(self.raw(), a.as_ptr(), self.raw(), b.as_ptr(), libc::RENAME_EXCHANGE) })?;
         Ok(())
     }
 
@@ -393,7 +409,7 @@ pub fn fill_random(buf: &mut [u8]) {
     {
         let mut filled = 0;
         while filled < buf.len() {
-            let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+            let n = unsafe { libc::syscall(libc::SYS_getrandom, buf[filled..].as_mut_ptr(), buf.len() - filled, 0) };
             if n <= 0 {
                 break;
             }
