@@ -38,8 +38,10 @@ function tally(records) {
       const checks = r.model === 'power' ? cutsOf(r).flatMap((cut) => cut.images) : [{ kind: 'os', apis: r.apis }];
       const cutImages = r.model === 'power' ? cutsOf(r).map((cut) => cut.images) : [[{ apis: r.apis }]];
       c.cuts += cutImages.length;
-      c.cutsFailed += cutImages.filter((ims) => ims.some((im) => ['torn', 'lost'].includes(im.apis?.[api]?.verdict))).length;
-      c.cutsAcked += cutImages.filter((ims) => ims.some((im) => im.apis?.[api]?.acked > 0)).length;
+      // Rates are over the cuts after at least one ACK (a cut before the first can only tear).
+      const afterAck = cutImages.filter((ims) => ims.some((im) => im.apis?.[api]?.acked > 0));
+      c.cutsAcked += afterAck.length;
+      c.cutsFailed += afterAck.filter((ims) => ims.some((im) => ['torn', 'lost'].includes(im.apis?.[api]?.verdict))).length;
       if (checks.some((im) => ['torn', 'lost'].includes(im.apis?.[api]?.verdict))) c.bootsFailed++;
       for (const im of checks) {
         const k = (c.byKind[im.kind] ??= { images: 0, torn: 0, lost: 0, errors: 0 });
