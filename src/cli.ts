@@ -18,6 +18,7 @@ import { pickFormat } from './formats/registry';
 import { FileLockError, inheritableFd, lock } from './lock';
 import { verify, type VerifyResult } from './manifest';
 import { sweep } from './sweep';
+import { isS3Url } from './s3/url';
 import { checkPath } from './target';
 import { write } from './write';
 import { writeFile } from './write-file';
@@ -157,7 +158,7 @@ async function cmdWrite(args: string[]): Promise<number> {
   const expected = parseSize(values.size as string | undefined);
   // What the arguments decide is checked now (a bad one is usage, exit 2); from here
   // on, a TypeError is about what stdin holds (a failure, exit 1).
-  asUsage(() => checkPath(path));
+  if (!isS3Url(path)) asUsage(() => checkPath(path));
   if (from !== undefined || values.marker === true || format !== undefined) asUsage(() => pickFormat(from === undefined ? (format ?? 'bytes') : format, path));
   if (process.stdin.isTTY) process.stderr.write('atomicwriter: reading standard input (end it with Ctrl-D)\n');
 
