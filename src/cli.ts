@@ -159,8 +159,7 @@ async function cmdWrite(args: string[]): Promise<number> {
   const expected = parseSize(values.size as string | undefined);
   // What the arguments decide is checked now (a bad one is usage, exit 2); from here
   // on, a TypeError is about what stdin holds (a failure, exit 1).
-  // An s3:// target is checked by the S3 layer (it is no local path).
-  asUsage(() => isS3Url(path) || checkPath(path));
+  if (!isS3Url(path)) asUsage(() => checkPath(path));
   if (from !== undefined || values.marker === true || format !== undefined) asUsage(() => pickFormat(from === undefined ? (format ?? 'bytes') : format, path));
   if (process.stdin.isTTY) process.stderr.write('atomicwriter: reading standard input (end it with Ctrl-D)\n');
 

@@ -1,30 +1,16 @@
-// Connects datasets to the formats registry: `stage.write(name, records, {format})`
-// serializes a part exactly as `write()` serializes a file (same formats, plugins
-// included), into the part's staged temp.
+// Connects datasets to the formats: `stage.write(name, data, {format})` goes through the
+// same dispatch as `write()` (formats/dispatch.ts), into the part's staged temp; the
+// dispatch also says what a stage writes as it is (bytes, byte streams).
 
 import { setFormatWriter } from './dataset';
-import './formats/builtins';
-import { pickFormat, type FormatOptions } from './formats/registry';
-import { FileSink } from './formats/sink';
+import { isRawContent, prepareFormat } from './formats/dispatch';
 
 setFormatWriter((data, options) => {
-  const o: FormatOptions = { ...options };
-  const format = pickFormat(o.format, options.name);
-  format.validate?.(data, o);
-  const byPath = format.writeTo !== undefined && (format.serialize === undefined || format.usesPath?.(data) === true);
-  const prepared = !byPath && format.prepare ? format.prepare(data, o) : data;
+  if (options.format === undefined && isRawContent(data, options.name)) return undefined;
+  const job = prepareFormat(data, { ...options }, options.name);
   return {
-    format: format.name,
-    byPath,
-    async write(file) {
-      if (byPath) {
-        await (format.writeTo as NonNullable<typeof format.writeTo>)(file.tempPath as string, prepared, o);
-        return undefined;
-      }
-      const sink = new FileSink(file);
-      const result = await (format.serialize as NonNullable<typeof format.serialize>)(prepared, sink, o);
-      await sink.close();
-      return typeof result === 'number' ? result : undefined;
-    },
+    format: job.format.name,
+    byPath: job.byPath,
+    write: async (file) => (await job.run(file)).rows,
   };
 });

@@ -63,13 +63,14 @@ export interface PreparedPart {
 }
 
 /**
- * How formatted parts are prepared: installed by the formats glue (dataset-formats.ts)
- * so datasets get every format, plugins included, without this module depending on
- * them. `options` are the part's options (format options included) and its `name`,
- * whose extension picks the format when `options.format` is absent. Throws (a
- * TypeError) for data or options the format refuses.
+ * How parts are dispatched: installed by the formats glue (dataset-formats.ts, the
+ * dispatch `write()` uses) so datasets get every format, plugins included, without
+ * this module depending on them. `options` are the part's options (format options
+ * included) and its `name`, whose extension picks the format when `options.format` is
+ * absent. Returns `undefined` for content written as it is (bytes, byte streams);
+ * throws (a TypeError) for data or options the format refuses.
  */
-export type FormatWriter = (data: unknown, options: PartOptions & { name: string }) => PreparedPart;
+export type FormatWriter = (data: unknown, options: PartOptions & { name: string }) => PreparedPart | undefined;
 
 let formatWriter: FormatWriter | undefined;
 
@@ -158,11 +159,9 @@ export class Stage {
     const rows = parseRows(options.rows);
     const progress = progressOptions(options);
     const resolved = this.#partOptions(options);
-    const raw = isBytes(data) || isStreamSource(data);
-    let prepared: PreparedPart | undefined;
-    if (formatWriter !== undefined && (format !== undefined || !raw)) {
-      prepared = formatWriter(data, { ...options, name });
-    } else if (!raw) {
+    // The formats glue decides, as write() does, what is serialized and what is raw.
+    const prepared = formatWriter?.(data, { ...options, name });
+    if (!prepared && !(isBytes(data) || isStreamSource(data))) {
       throw invalidArgType('data', 'a string, Buffer, TypedArray, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks; other values need a format, which the formats module provides', data);
     }
     const run = (async () => {

@@ -6,9 +6,8 @@
 import { openAtomicFrom } from './atomic-file';
 import { invalidArgType, throwIfAborted } from './errors';
 import { removeMarker, writeFileMarker } from './manifest';
-import './formats/builtins';
-import { pickFormat, type Format, type FormatOptions } from './formats/registry';
-import { FileSink } from './formats/sink';
+import { prepareFormat, type FormatJob } from './formats/dispatch';
+import type { FormatOptions } from './formats/registry';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { inFileOrder, ticket } from './queue';
 import { isS3Url, s3 } from './s3/url';
@@ -39,31 +38,20 @@ interface Written {
   crc32c?: number;
 }
 
-async function serializeInto(target: string | Buffer, format: Format, data: unknown, options: FormatOptions, resolved: ResolvedOptions, byPath: boolean, marker: boolean): Promise<Written> {
+async function serializeInto(target: string | Buffer, job: FormatJob, resolved: ResolvedOptions, marker: boolean): Promise<Written> {
   throwIfAborted(resolved.signal);
   const file = await openAtomicFrom(target, resolved);
   try {
     if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
-    let result: unknown;
-    let bytes: number | undefined;
-    let crc32c: number | undefined;
-    if (byPath) {
-      result = await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, data, options);
-      throwIfAborted(resolved.signal);
-      if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
-      await file.commit(true);
-    } else {
-      // The marker's checksum is computed as the bytes go by, not by reading the file back.
-      if (marker) file.trackChecksum();
-      const sink = new FileSink(file);
-      result = await (format.serialize as NonNullable<Format['serialize']>)(data, sink, options);
-      await sink.close();
-      bytes = sink.bytesWritten;
-      if (marker) crc32c = (await file.digest()).crc32c ?? undefined;
-      if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
-      await file.commit();
-    }
-    return { bytes, rows: typeof result === 'number' ? result : undefined, crc32c };
+    // The marker's checksum is computed as the bytes go by, not by reading the file back
+    // (an encoder that writes to the path is read back by writeFileMarker).
+    if (marker && !job.byPath) file.trackChecksum();
+    const { rows, bytes } = await job.run(file);
+    throwIfAborted(resolved.signal);
+    const crc32c = marker && !job.byPath ? ((await file.digest()).crc32c ?? undefined) : undefined;
+    if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
+    await file.commit(job.byPath);
+    return { bytes: job.byPath ? undefined : bytes, rows, crc32c };
   } finally {
     file.abort();
   }
@@ -80,14 +68,11 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   if (isS3Url(path)) return s3().write(data, path, options);
   const o: FormatOptions = { ...options };
   const checked = checkPath(path);
-  const format = pickFormat(o.format, typeof checked === 'string' ? checked : checked.toString());
   if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);
   const resolved = resolveOptions(o, { mkdir: true });
-  format.validate?.(data, o);
-  const byPath = format.writeTo !== undefined && (format.serialize === undefined || format.usesPath?.(data) === true);
-  const prepared = !byPath && format.prepare ? format.prepare(data, o) : data;
+  const job = prepareFormat(data, o, typeof checked === 'string' ? checked : checked.toString());
   // An encoder that writes to a path needs one: the temp gets a name.
-  if (byPath) resolved.native.namedTemp = true;
+  if (job.byPath) resolved.native.namedTemp = true;
   return withTarget(checked, (target) => {
     const key = targetKey(target);
     // A writeFileSync issued after this call supersedes it (queue.ts); not with a marker,
@@ -95,14 +80,14 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
     if (o.marker !== true) resolved.order = ticket(key);
     return inFileOrder(key, async () => {
       const marker = o.marker === true;
-      const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);
-      const result: WriteResult = { path: target.toString(), format: format.name };
+      const { bytes, rows, crc32c } = await serializeInto(target, job, resolved, marker);
+      const result: WriteResult = { path: target.toString(), format: job.format.name };
       if (bytes !== undefined) result.bytes = bytes;
       if (rows !== undefined) result.rows = rows;
       // The stale marker was retired (durably) just before the commit: a write that fails
       // or is killed while serializing leaves the old file and the old marker, which
       // still describes it; after the commit there is no marker until the new one.
-      if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: format.name }, { fsync: resolved.native.fsync });
+      if (marker) await writeFileMarker(target.toString(), { bytes, checksum: crc32c, rows, format: job.format.name }, { fsync: resolved.native.fsync });
       return result;
     });
   });

@@ -5,9 +5,10 @@
 // for local files and s3:// objects alike.
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { aw, scratch } from './helpers.js';
-import { haveMoto, s3Env, startMoto, type S3Server } from './s3-server.js';
+import { haveMoto } from './s3-server.js';
+import { useMotoBucket } from './s3-bucket.js';
 
 const SECRET = 'sk_live_4242424242XYZ';
 
@@ -109,28 +110,7 @@ const suite = haveMoto ? describe : describe.skip;
 
 suite('s3:// readJson / updateJson parse errors quote nothing of the object', () => {
   const BUCKET = 'aw-json-errors';
-  let server: S3Server;
-  const savedEnv: Record<string, string | undefined> = {};
-
-  beforeAll(async () => {
-    server = await startMoto();
-    for (const [k, v] of Object.entries(s3Env(server.endpoint))) {
-      savedEnv[k] = process.env[k];
-      process.env[k] = v;
-    }
-    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({ forcePathStyle: true, endpoint: server.endpoint, region: 'us-east-1' });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    client.destroy();
-  }, 60_000);
-
-  afterAll(async () => {
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    await server?.stop();
-  });
+  useMotoBucket(BUCKET);
 
   it('readJson and updateJson of an object that is not JSON', async () => {
     const url = `s3://${BUCKET}/secret.json`;

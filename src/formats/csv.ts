@@ -5,7 +5,7 @@
 
 import { invalidArgType } from '../errors';
 import type { Format, FormatOptions } from './registry';
-import { checkColumns, checkTabular, isDataFrame, parts, type Kind, dataFrameRows } from './tabular';
+import { badRow, checkColumns, checkTabular, isDataFrame, parts, type Kind, dataFrameRows } from './tabular';
 
 const FLUSH_AT = 1 << 18;
 
@@ -94,11 +94,11 @@ function csvFormat(name: string, defaultDelimiter: string): Format {
           const rows = part.rows as unknown[];
           for (let r = 0; r < length; r++) {
             const row = rows[r] as Record<string, unknown> | unknown[];
-            if (row === null || typeof row !== 'object') throw invalidArgType(`row ${count + r}`, 'an object or an array', row);
+            if (row === null || typeof row !== 'object') throw badRow(row, count + r);
             let line = '';
             if (Array.isArray(row)) {
-              const n = columns ? width : row.length;
-              for (let c = 0; c < n; c++) line += (c ? delimiter : '') + field(row[c]);
+              // As wide as the widest row: a short row gets empty fields (RFC 4180 wants one width).
+              for (let c = 0; c < width; c++) line += (c ? delimiter : '') + field(row[c]);
             } else {
               for (let c = 0; c < width; c++) line += (c ? delimiter : '') + field(row[names[c]]);
             }

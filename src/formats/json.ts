@@ -7,7 +7,7 @@
 import { invalidArgType, outOfRange } from '../errors';
 import type { Format } from './registry';
 import type { ByteSink } from './sink';
-import { isArrowBatch, isArrowTable, isAsyncIterable, isDataFrame, isIterable, parts, type Part, dataFrameRows } from './tabular';
+import { arrowPart, isArrowBatch, isArrowTable, isAsyncIterable, isColumnObject, isDataFrame, isIterable, parts, type Part, dataFrameRows } from './tabular';
 
 const FLUSH_AT = 1 << 18;
 
@@ -58,11 +58,34 @@ function element(value: unknown, indent: string | number, pad: string): string {
   return pad && text.includes('\n') ? text.replace(/\n/g, `\n${pad}`) : text;
 }
 
+/**
+ * Inputs written as a JSON array, element by element: arrays, every other (async)
+ * iterable (a Set, a generator, a stream, a TypedArray), and tables. A Map is an
+ * iterable of its `[key, value]` entries, so it becomes an array of entries (what
+ * `[...map]` gives, and `new Map(JSON.parse(text))` reads back). A value with its own
+ * `toJSON` (a Buffer, a Date) is written by it.
+ */
 function isStreamed(data: unknown): boolean {
   if (typeof data === 'string' || data === null || typeof data !== 'object') return false;
-  if (typeof (data as { toJSON?: unknown }).toJSON === 'function' && !isArrowTable(data) && !isArrowBatch(data)) return false;
-  if (data instanceof Map || data instanceof Set || ArrayBuffer.isView(data)) return false;
-  return Array.isArray(data) || isArrowTable(data) || isArrowBatch(data) || isIterable(data) || isAsyncIterable(data);
+  if (isArrowTable(data) || isArrowBatch(data)) return true;
+  if (typeof (data as { toJSON?: unknown }).toJSON === 'function') return false;
+  return Array.isArray(data) || isIterable(data) || isAsyncIterable(data);
+}
+
+/**
+ * The values of an input written as an array (json) or as lines (ndjson): tables and
+ * objects of columns as records; RecordBatches inside an iterable as their records;
+ * anything else an iterable yields as it is, primitives included.
+ */
+export async function* jsonValues(data: unknown): AsyncGenerator<unknown> {
+  if (isArrowTable(data) || isArrowBatch(data) || isColumnObject(data)) {
+    for await (const part of parts(data, { rows: 65536 })) yield* recordsOf(part);
+    return;
+  }
+  for await (const value of data as AsyncIterable<unknown>) {
+    if (isArrowBatch(value)) yield* recordsOf(arrowPart(value));
+    else yield value;
+  }
 }
 
 interface Prepared {
@@ -75,14 +98,12 @@ async function serializeArray(data: unknown, sink: ByteSink, indent: string | nu
   const separator = pad ? `,\n${pad}` : ',';
   let out = '';
   let count = 0;
-  const source = Array.isArray(data) ? [{ names: [], length: data.length, rows: data } as Part] : parts(data, { rows: 65536 });
-  for await (const part of source) {
-    for (const value of recordsOf(part)) {
-      out += (count++ === 0 ? open : separator) + element(value, indent, pad);
-      if (out.length >= FLUSH_AT) {
-        await sink.write(out);
-        out = '';
-      }
+  const values = Array.isArray(data) ? data : jsonValues(data);
+  for await (const value of values) {
+    out += (count++ === 0 ? open : separator) + element(value, indent, pad);
+    if (out.length >= FLUSH_AT) {
+      await sink.write(out);
+      out = '';
     }
   }
   out += count === 0 ? '[]\n' : pad ? '\n]\n' : ']\n';

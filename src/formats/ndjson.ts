@@ -3,20 +3,11 @@
 // strings before they reach the sink.
 
 import { invalidArgType } from '../errors';
-import { recordsOf, stringify } from './json';
+import { jsonValues, stringify } from './json';
 import type { Format } from './registry';
-import { checkTabular, isArrowBatch, isArrowTable, isColumnObject, isDataFrame, parts, dataFrameRows } from './tabular';
+import { checkTabular, isDataFrame, dataFrameRows } from './tabular';
 
 const FLUSH_AT = 1 << 18;
-
-/** Tables and column objects as records; arrays and iterables value by value (any JSON value). */
-async function* values(data: unknown): AsyncGenerator<unknown> {
-  if (isArrowTable(data) || isArrowBatch(data) || isColumnObject(data)) {
-    for await (const part of parts(data, { rows: 65536 })) yield* recordsOf(part);
-  } else {
-    yield* data as AsyncIterable<unknown>;
-  }
-}
 
 export const ndjson: Format = {
   name: 'ndjson',
@@ -27,7 +18,7 @@ export const ndjson: Format = {
   async serialize(data, sink) {
     let out = '';
     let count = 0;
-    for await (const value of values(data)) {
+    for await (const value of jsonValues(data)) {
       {
         const line = stringify(value);
         if (line === undefined) throw invalidArgType(`row ${count}`, 'a JSON-serializable value', value);

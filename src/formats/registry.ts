@@ -109,15 +109,9 @@ function unknown(message: string): TypeError {
   return error;
 }
 
-/** The format for `options.format`, else for the file name's extension (longest match wins). */
-export function pickFormat(format: unknown, fileName: string): Format {
-  if (format !== undefined) {
-    if (typeof format !== 'string') throw invalidArgType('options.format', 'a format name string', format);
-    const found = byName.get(format.toLowerCase());
-    if (!found) throw unknown(`Unknown format "${format}"`);
-    return formatOf(found);
-  }
-  const base = fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1).toLowerCase();
+/** The format for a file name's extension (longest match wins), if one is registered. */
+export function formatForName(fileName: string): Format | undefined {
+  const base = baseName(fileName);
   let best: Slot | undefined;
   let bestLength = 0;
   for (const [ext, candidate] of byExtension) {
@@ -126,9 +120,26 @@ export function pickFormat(format: unknown, fileName: string): Format {
       bestLength = ext.length;
     }
   }
-  if (!best) {
+  return best && formatOf(best);
+}
+
+function baseName(fileName: string): string {
+  return fileName.slice(Math.max(fileName.lastIndexOf('/'), fileName.lastIndexOf('\\')) + 1).toLowerCase();
+}
+
+/** The format for `options.format`, else for the file name's extension (longest match wins). */
+export function pickFormat(format: unknown, fileName: string): Format {
+  if (format !== undefined) {
+    if (typeof format !== 'string') throw invalidArgType('options.format', 'a format name string', format);
+    const found = byName.get(format.toLowerCase());
+    if (!found) throw unknown(`Unknown format "${format}"`);
+    return formatOf(found);
+  }
+  const found = formatForName(fileName);
+  if (!found) {
+    const base = baseName(fileName);
     const dot = base.lastIndexOf('.');
     throw unknown(dot > 0 ? `No format for the extension "${base.slice(dot)}"; pass { format }` : `Cannot tell the format of "${base}" (no extension); pass { format }`);
   }
-  return formatOf(best);
+  return found;
 }
