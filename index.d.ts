@@ -336,6 +336,13 @@ declare namespace writeFileAtomic {
     fsync?: boolean;
     /** Create missing parent directories (default `true`). */
     mkdir?: boolean;
+    /**
+     * What an existing directory at `dir` may be: `'dataset'` (default) replaces only a
+     * directory that holds a `_SUCCESS` marker or is empty, and refuses any other with
+     * `ENOTEMPTY`, untouched; `'any'` replaces whatever directory is there, with
+     * everything in it.
+     */
+    replace?: 'dataset' | 'any';
     /** Aborting it before the dataset is published publishes nothing. */
     signal?: AbortSignal;
   }

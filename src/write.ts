@@ -5,7 +5,7 @@
 
 import { openAtomicFrom } from './atomic-file';
 import { invalidArgType } from './errors';
-import { removeMarker, writeFileMarker } from './manifest';
+import { checkNotMarker, removeMarker, writeFileMarker } from './manifest';
 import './formats/builtins';
 import { pickFormat, type Format, type FormatOptions } from './formats/registry';
 import { FileSink } from './formats/sink';
@@ -41,6 +41,11 @@ interface Written {
 
 async function serializeInto(target: string | Buffer, format: Format, data: unknown, options: FormatOptions, resolved: ResolvedOptions, byPath: boolean, marker: boolean): Promise<Written> {
   resolved.signal?.throwIfAborted();
+  // The stale marker is retired just before a commit that replaces the file it
+  // describes. A create-only commit replaces nothing (it fails with EEXIST if the
+  // file exists): the marker stays until the new one is written after it, so a
+  // write that fails never changes the marker.
+  const retire = marker && !resolved.native.exclusive;
   const file = await openAtomicFrom(target, resolved);
   try {
     if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
@@ -50,7 +55,7 @@ async function serializeInto(target: string | Buffer, format: Format, data: unkn
     if (byPath) {
       result = await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, data, options);
       resolved.signal?.throwIfAborted();
-      if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
+      if (retire) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
       await file.commit(true);
     } else {
       // The marker's checksum is computed as the bytes go by, not by reading the file back.
@@ -60,7 +65,7 @@ async function serializeInto(target: string | Buffer, format: Format, data: unkn
       await sink.close();
       bytes = sink.bytesWritten;
       if (marker) crc32c = (await file.digest()).crc32c ?? undefined;
-      if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
+      if (retire) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
       await file.commit();
     }
     return { bytes, rows: typeof result === 'number' ? result : undefined, crc32c };
@@ -82,6 +87,7 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   const checked = checkPath(path);
   const format = pickFormat(o.format, typeof checked === 'string' ? checked : checked.toString());
   if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);
+  if (o.marker === true) checkNotMarker(checked);
   const resolved = resolveOptions(o, { mkdir: true });
   format.validate?.(data, o);
   const byPath = format.writeTo !== undefined && (format.serialize === undefined || format.usesPath?.(data) === true);
@@ -89,6 +95,8 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   // An encoder that writes to a path needs one: the temp gets a name.
   if (byPath) resolved.native.namedTemp = true;
   const target = resolveTarget(checked);
+  // A link named otherwise may lead to a _SUCCESS too.
+  if (o.marker === true) checkNotMarker(target);
   return inFileOrder(targetKey(target), async () => {
     const marker = o.marker === true;
     const { bytes, rows, crc32c } = await serializeInto(target, format, prepared, o, resolved, byPath, marker);

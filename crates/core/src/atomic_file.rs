@@ -102,6 +102,16 @@ impl AtomicFile {
             }
             other => other.map_err(open_err)?,
         };
+        Self::create_in(dir, target.name, opts)
+    }
+
+    /// Opens the temp for `name` inside `dir`, an open directory: nothing on the way to
+    /// it is looked up by path again (dataset parts are written this way, relative to
+    /// the staging directory's descriptor). `opts.mkdir` has no effect here.
+    pub fn create_in(dir: Dir, name: OsString, opts: &Options) -> Result<AtomicFile> {
+        let target = Target { dir: dir.path.clone(), name };
+        let target_path = target.path();
+        let open_err = |e: io::Error| Error::from_io(e, "open", &target_path);
         let existing = dir.stat_entry(&target.name).map_err(open_err)?;
         if let Some(stat) = existing {
             if stat.is_dir {

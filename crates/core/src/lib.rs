@@ -13,6 +13,7 @@ pub mod dir_sync;
 pub mod error;
 pub mod lock;
 pub mod pool;
+pub mod reader;
 pub mod shared_file;
 pub mod sweep;
 pub mod sys;

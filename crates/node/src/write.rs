@@ -71,7 +71,7 @@ pub struct AtomicHandle {
 }
 
 impl AtomicHandle {
-    fn new(file: AtomicFile) -> AtomicHandle {
+    pub(crate) fn new(file: AtomicFile) -> AtomicHandle {
         AtomicHandle { file: Arc::new(SharedFile::new(file)) }
     }
 

@@ -372,5 +372,19 @@ pub fn errno_from_os(code: i32) -> i32 {
     }
 }
 
+/// What refusing a link looks like here (see `by_path.rs`).
+pub(crate) fn link_refused() -> io::Error {
+    os_error(win::ERROR_CANT_RESOLVE_FILENAME)
+}
+
+pub(crate) fn not_a_directory() -> io::Error {
+    os_error(win::ERROR_DIRECTORY)
+}
+
+/// No portable way to see other processes' open files.
+pub fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
+    None
+}
+
 #[cfg(test)]
 mod tests;
