@@ -163,6 +163,7 @@ describe.skipIf(!canDropPrivileges)('a staging directory swapped for a link by a
   it.each(['between parts', 'after the last part'])('%s: nothing is written outside and the dataset rejects (ESTALE)', async (when) => {
     const { parent, outside, ds } = arena();
     const before = snapshot(outside);
+    let pathError: unknown;
     const result = aw.writeDataset(ds, async (stage) => {
       await stage.write('part-0', 'zero');
       if (when === 'between parts') {
@@ -172,17 +173,22 @@ describe.skipIf(!canDropPrivileges)('a staging directory swapped for a link by a
         const stream = stage.createWriteStream('part-3');
         stream.end('three');
         await new Promise((resolve) => stream.on('finish', resolve));
-        // A path for a library would lead through the link: refused.
-        expect(() => stage.path('part-4')).toThrow(expect.objectContaining({ code: 'ESTALE' }));
+        try {
+          stage.path('part-4');
+        } catch (e) {
+          pathError = e;
+        }
       } else {
         await stage.write('sub/part-1', 'one');
         await swap(parent, outside);
       }
     });
     const err = await result.catch((e: unknown) => e);
+    expect(snapshot(outside), 'nothing appeared in (or vanished from) the outside directory').toEqual(before);
     expect(err).toMatchObject({ code: 'ESTALE' });
     expect((err as Error).message).toMatch(/staging directory .* was replaced/);
-    expect(snapshot(outside), 'nothing appeared in (or vanished from) the outside directory').toEqual(before);
+    // A path handed to a library would lead through the link: refused.
+    if (when === 'between parts') expect(pathError).toMatchObject({ code: 'ESTALE' });
     expect(existsSync(ds), 'nothing published').toBe(false);
     // Our own directory, wherever it was moved, was emptied through its descriptor.
     expect(readdirSync(join(parent, 'moved'))).toEqual([]);

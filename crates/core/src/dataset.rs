@@ -211,35 +211,34 @@ impl Staging {
             dirs: Vec::new(),
             files: Vec::new(),
         };
-        let root = self
-            .dir
-            .try_clone()
-            .map_err(|e| Error::from_io(e, "open", &self.root))?;
-        tree.walk(root, String::new())
+        tree.walk(&self.dir, None)
             .map_err(|(e, path)| Error::from_io(e, "scandir", &path))?;
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Result<Entry>>> = Mutex::new(Vec::with_capacity(tree.files.len()));
         let fsync = self.fsync;
         let (files, dirs) = (&tree.files, &tree.dirs);
         let threads = SEAL_THREADS.min(files.len() + dirs.len()).max(1);
+        let root = &self.dir;
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i < files.len() {
-                        let (dir, file_name, name) = &files[i];
-                        let entry =
-                            seal_file(&dirs[*dir], file_name, name, !known.contains(name), fsync);
+                        let (at, file_name, name) = &files[i];
+                        let dir = open_below(root, at.map(|d| dirs[d].as_str()));
+                        let entry = dir.and_then(|dir| {
+                            seal_file(&dir, file_name, name, !known.contains(name), fsync)
+                        });
                         results.lock().unwrap().push(entry);
                     } else if i < files.len() + dirs.len() {
-                        // dirs[0] is the root, synced by publish.
-                        let dir = &dirs[i - files.len()];
-                        if fsync && i > files.len() {
-                            if let Err(e) = dir.sync() {
-                                results
-                                    .lock()
-                                    .unwrap()
-                                    .push(Err(Error::from_io(e, "fsync", &dir.path)));
+                        // The root is synced by publish.
+                        let rel = &dirs[i - files.len()];
+                        if fsync {
+                            let synced = open_below(root, Some(rel)).and_then(|d| {
+                                d.sync().map_err(|e| Error::from_io(e, "fsync", &d.path))
+                            });
+                            if let Err(e) = synced {
+                                results.lock().unwrap().push(Err(e));
                             }
                         }
                     } else {
@@ -534,41 +533,63 @@ fn relative(name: &str) -> Option<&Path> {
     inside.then_some(path)
 }
 
-/// The staging tree as descriptors: every directory (`dirs[0]` is the root) and every
-/// regular file as (its directory's index, its name there, its dataset name).
+/// The staging tree: every directory below the root (relative, `/`-separated) and
+/// every regular file as (its directory's index, or `None` for the root; its name
+/// there; its dataset name). Only names are kept, so a dataset with many thousands of
+/// directories never holds a descriptor for each; each is opened again from the root
+/// when it is used, through descriptors, no link followed.
 struct Tree {
-    dirs: Vec<Dir>,
-    files: Vec<(usize, OsString, String)>,
+    dirs: Vec<String>,
+    files: Vec<(Option<usize>, OsString, String)>,
 }
 
 impl Tree {
     /// Collects the regular files and directories below `dir` (links are not
     /// followed, and temps of unfinished writes are skipped).
-    fn walk(&mut self, dir: Dir, prefix: String) -> std::result::Result<(), (io::Error, PathBuf)> {
-        let index = self.dirs.len();
+    fn walk(
+        &mut self,
+        dir: &Dir,
+        at: Option<usize>,
+    ) -> std::result::Result<(), (io::Error, PathBuf)> {
         let names = dir.names().map_err(|e| (e, dir.path.clone()))?;
-        self.dirs.push(dir);
         for os_name in names {
             if is_temp_name(&os_name) {
                 continue;
             }
-            let dir = &self.dirs[index];
             let fail = |e| (e, dir.path.join(&os_name));
             let Some(info) = dir.lstat_entry(&os_name).map_err(fail)? else {
                 continue;
             };
-            let name = format!("{prefix}{}", os_name.to_string_lossy());
+            let name = match at {
+                Some(i) => format!("{}/{}", self.dirs[i], os_name.to_string_lossy()),
+                None => os_name.to_string_lossy().into_owned(),
+            };
             match info.kind {
                 FileKind::Dir => {
                     let sub = dir.open_dir(&os_name).map_err(fail)?;
-                    self.walk(sub, format!("{name}/"))?;
+                    self.dirs.push(name);
+                    self.walk(&sub, Some(self.dirs.len() - 1))?;
                 }
-                FileKind::File => self.files.push((index, os_name, name)),
+                FileKind::File => self.files.push((at, os_name, name)),
                 _ => {}
             }
         }
         Ok(())
     }
+}
+
+/// Opens `rel` (`/`-separated, below `root`; `None`: the root) one component at a
+/// time, no link followed.
+fn open_below(root: &Dir, rel: Option<&str>) -> Result<Dir> {
+    let path = root.path.join(rel.unwrap_or(""));
+    let open = || -> io::Result<Dir> {
+        let mut dir = root.try_clone()?;
+        for component in rel.into_iter().flat_map(|r| r.split('/')) {
+            dir = dir.open_dir(OsStr::new(component))?;
+        }
+        Ok(dir)
+    };
+    open().map_err(|e| Error::from_io(e, "open", &path))
 }
 
 fn seal_file(
