@@ -49,8 +49,9 @@ describe('writeDataset', () => {
       s.end('by stream');
       const external = stage.path('lib/e.txt');
       writeFileSync(external, 'written by a library');
-      stagingDir = dirname(dirname(external));
-      // Parts go to a hidden sibling until the dataset is published.
+      // Parts go to the dataset directory inside a hidden sibling until it is published.
+      expect(basename(dirname(dirname(external)))).toBe('ds');
+      stagingDir = dirname(dirname(dirname(external)));
       expect(dirname(stagingDir)).toBe(join(parent, 'out'));
       expect(basename(stagingDir).startsWith('.')).toBe(true);
       expect(existsSync(ds)).toBe(false);

@@ -14,7 +14,7 @@ use crate::atomic_file::{mkdir_durable, AtomicFile, Options};
 use crate::checksum::digest_reader;
 use crate::dir_sync;
 use crate::error::{Error, Result};
-use crate::sys::{self, Dir, FileKind};
+use crate::sys::{self, Dir, FileKind, RenameHow};
 use crate::target::Target;
 use crate::temp_name::{is_temp_name, new_set_aside_name, new_temp_name};
 use std::collections::HashSet;
@@ -59,24 +59,39 @@ pub struct Entry {
     pub crc32c: Option<u32>,
 }
 
-/// A dataset being written. Everything in the staging directory is created relative
-/// to `dir`, its descriptor, with no link followed: renaming the staging directory
-/// away and planting a link at its name (anyone who can write the parent can) cannot
-/// send a part anywhere else, and the publish sees the swap and refuses.
+/// A dataset being written. Its directory (named like the target) is made inside a
+/// private staging directory of ours (`.<name>.aw<hex>.tmp`, 0700) in the target's
+/// parent, and everything in it is created relative to `dir`, its descriptor, with
+/// no link followed. The publish renames it from `outer`'s descriptor into the
+/// parent: nobody else can write `outer`, so the directory renamed is always the one
+/// the parts went into, even if someone who can write the parent renames `outer`
+/// away and plants a link at its name meanwhile (which fails the publish: `ESTALE`).
 pub struct Staging {
     target: Target,
     parent: Dir,
     /// The staging directory's name in `parent`.
     name: OsString,
-    root: PathBuf,
+    outer: Dir,
+    /// `outer`'s (device, inode): its name is ours only while it refers to this.
+    outer_id: (u64, u64),
+    /// Open on `outer`: holds the in-use mark `sweep` respects (kept, never read).
+    _in_use: File,
+    /// The dataset directory inside `outer`, where parts go.
     dir: Dir,
-    /// `dir`'s (device, inode): the publish renames the name only while it is ours.
-    id: (u64, u64),
-    /// Open on the staging directory; holds the in-use mark.
-    handle: File,
+    /// Open on `dir`, for its mode and its sync.
+    dir_file: File,
+    root: PathBuf,
     fsync: bool,
     replace_any: bool,
-    finished: bool,
+    cleaned: bool,
+}
+
+/// Where the version a publish replaced ended up.
+enum Old {
+    /// Swapped into `outer`: removed with it.
+    InOuter,
+    /// Moved aside in the parent (no atomic swap on this filesystem).
+    Aside(OsString),
 }
 
 impl Staging {
@@ -95,34 +110,51 @@ impl Staging {
         let mut last = io::Error::from_raw_os_error(libc::EEXIST);
         for _ in 0..NAME_ATTEMPTS {
             let name = new_temp_name(&target.name);
-            let root = parent.path.join(&name);
+            let outer_path = parent.path.join(&name);
             match parent.mkdir(&name, STAGING_MODE) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     last = e;
                     continue;
                 }
-                Err(e) => return Err(Error::from_io(e, "mkdir", &root)),
+                Err(e) => return Err(Error::from_io(e, "mkdir", &outer_path)),
             }
-            let (dir, id, handle) = match open_new_staging(&parent, &name) {
+            let (outer, outer_id, handle) = match open_new_staging(&parent, &name) {
                 Ok(opened) => opened,
                 Err(e) => {
                     // Not ours (swapped already) unless it is the empty directory we made.
                     let _ = parent.rmdir(&name);
-                    return Err(Error::from_io(e, "open", &root));
+                    return Err(Error::from_io(e, "open", &outer_path));
+                }
+            };
+            let root = outer_path.join(&target.name);
+            let inner = outer.mkdir(&target.name, STAGING_MODE).and_then(|()| {
+                Ok((
+                    outer.open_dir(&target.name)?,
+                    outer.open_existing(&target.name)?,
+                ))
+            });
+            let (dir, dir_file) = match inner {
+                Ok(inner) => inner,
+                Err(e) => {
+                    let _ = empty_dir(&outer);
+                    let _ = parent.rmdir(&name);
+                    return Err(Error::from_io(e, "mkdir", &root));
                 }
             };
             return Ok(Staging {
                 target,
                 parent,
                 name,
-                root,
+                outer,
+                outer_id,
+                _in_use: handle,
                 dir,
-                id,
-                handle,
+                dir_file,
+                root,
                 fsync: opts.fsync,
                 replace_any: opts.replace_any,
-                finished: false,
+                cleaned: false,
             });
         }
         Err(Error::from_io(last, "mkdir", &target_path))
@@ -142,7 +174,7 @@ impl Staging {
     /// directory's name no longer refers to it, as that path would lead elsewhere.
     pub fn make_parent(&self, name: &str) -> Result<()> {
         self.part_dir(name)?;
-        self.check_in_place(&self.name)
+        self.check_in_place()
     }
 
     /// Opens the temp of the part `name`, relative to the staging directory's
@@ -279,7 +311,7 @@ impl Staging {
                 file.commit()?;
             }
             None if self.fsync => {
-                sys::fsync(&self.handle).map_err(|e| Error::from_io(e, "fsync", &self.root))?
+                sys::fsync(&self.dir_file).map_err(|e| Error::from_io(e, "fsync", &self.root))?
             }
             None => {}
         }
@@ -290,13 +322,12 @@ impl Staging {
             self.replace_any,
         )?;
         let mode = existing.map(|s| s.mode).unwrap_or(0o777 & !sys::umask());
-        sys::fchmod(&self.handle, mode).map_err(|e| Error::from_io(e, "fchmod", &self.root))?;
+        sys::fchmod(&self.dir_file, mode).map_err(|e| Error::from_io(e, "fchmod", &self.root))?;
 
         let pending = self.fsync.then(|| dir_sync::before_rename(&self.parent));
-        // The rename goes by name: only while the name still refers to the directory
-        // the parts went into. (After the rename the target may legitimately be
-        // another publisher's already, so there is nothing to compare it with then.)
-        self.check_in_place(&self.name)?;
+        // The rename itself cannot be misled (it goes from `outer`'s descriptor), but a
+        // staging directory someone swapped is an attack, and the dataset is refused.
+        self.check_in_place()?;
         let old = match existing {
             None => match self.publish_new() {
                 Ok(()) => None,
@@ -314,21 +345,17 @@ impl Staging {
             },
             Some(_) => Some(self.exchange()?),
         };
-        self.finished = true;
         if let Some(pending) = pending {
             pending
                 .renamed(&self.parent)
                 .map_err(|e| Error::from_io(e, "fsync", &self.parent.path))?;
         }
-        if let Some(old) = old {
-            // Published already. Private first, so that `sweep` recognizes it as ours
-            // if we crash before it is gone; a failure leaves a dot-named directory
-            // that `sweep` removes.
-            if let Ok(file) = self.parent.open_existing(&old) {
-                let _ = sys::fchmod(&file, STAGING_MODE);
-            }
-            let _ = remove_tree(&self.parent, &old);
+        // Published. The old version goes with the staging directory (or from its
+        // aside name); a failure leaves dot-named debris that `sweep` removes.
+        if let Some(Old::Aside(aside)) = old {
+            let _ = remove_tree(&self.parent, &aside);
         }
+        self.cleanup();
         Ok(())
     }
 
@@ -337,33 +364,36 @@ impl Staging {
         self.cleanup();
     }
 
-    /// Fails unless `name` in the parent still refers to the staging directory we
-    /// created (`ESTALE`: someone renamed it away and put something else there).
-    fn check_in_place(&self, name: &OsStr) -> Result<()> {
-        let path = self.parent.path.join(name);
+    /// Fails unless the staging directory's name in the parent still refers to the
+    /// directory we made (`ESTALE`: someone renamed it away and put something else
+    /// there).
+    fn check_in_place(&self) -> Result<()> {
+        let path = self.parent.path.join(&self.name);
         let found = self
             .parent
-            .lstat_entry(name)
+            .lstat_entry(&self.name)
             .map_err(|e| Error::from_io(e, "stat", &path))?;
         match found {
-            Some(info) if info.kind == FileKind::Dir && info.id == self.id => Ok(()),
+            Some(info) if info.kind == FileKind::Dir && info.id == self.outer_id => Ok(()),
             _ => Err(Error::new(STALE, "rename", Some(&self.root))),
         }
     }
 
-    /// Renames the staging directory to a target that does not exist yet. Where the
-    /// filesystem has no `RENAME_NOREPLACE` (NFS, CIFS, FUSE answer EINVAL; the link
-    /// fallback cannot link a directory: EPERM), a plain rename is still create-only for
-    /// a directory target: it fails unless the target is missing or an empty directory.
+    /// Renames the dataset directory to a target that does not exist yet. Where the
+    /// filesystem has no `RENAME_NOREPLACE` (NFS, CIFS, FUSE answer EINVAL), a plain
+    /// rename is still create-only for a directory target: it fails unless the target
+    /// is missing or an empty directory.
     fn publish_new(&self) -> io::Result<()> {
-        match self.parent.rename_noreplace(&self.name, &self.target.name) {
-            Err(e)
-                if matches!(
-                    e.raw_os_error(),
-                    Some(libc::EINVAL | libc::ENOSYS | libc::EPERM)
-                ) =>
-            {
-                match self.parent.rename(&self.name, &self.target.name) {
+        let name = &self.target.name;
+        match self
+            .outer
+            .rename_into(name, &self.parent, name, RenameHow::NoReplace)
+        {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                match self
+                    .outer
+                    .rename_into(name, &self.parent, name, RenameHow::Replace)
+                {
                     Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {
                         Err(io::Error::from(io::ErrorKind::AlreadyExists))
                     }
@@ -374,17 +404,26 @@ impl Staging {
         }
     }
 
-    /// Swaps the staging directory with the existing target; returns the name the old
-    /// version now has.
-    fn exchange(&self) -> Result<OsString> {
-        // Linux: renameat2(RENAME_EXCHANGE); macOS: renameatx_np(RENAME_SWAP).
-        #[cfg(any(target_os = "linux", target_os = "macos"))]
+    /// Swaps the dataset directory with the existing target.
+    fn exchange(&self) -> Result<Old> {
+        let name = &self.target.name;
+        // Linux: renameat2(RENAME_EXCHANGE); macOS: renameatx_np(RENAME_SWAP). EACCES:
+        // the old version cannot move to another directory (its `..` changes, which
+        // needs write permission on it), but it can be set aside in its own.
         match self.swap() {
-            Ok(()) => return Ok(self.name.clone()),
+            Ok(()) => return Ok(Old::InOuter),
             Err(e)
-                if !e.raw_os_error().is_some_and(|c| {
-                    [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOTSUP].contains(&c)
-                }) =>
+                if !(e.kind() == io::ErrorKind::Unsupported
+                    || e.raw_os_error().is_some_and(|c| {
+                        [
+                            libc::EINVAL,
+                            libc::ENOSYS,
+                            libc::EOPNOTSUPP,
+                            libc::ENOTSUP,
+                            libc::EACCES,
+                        ]
+                        .contains(&c)
+                    })) =>
             {
                 return Err(self.rename_error(e));
             }
@@ -394,37 +433,42 @@ impl Staging {
         // one in. Readers may find no dataset for that instant, never a mix. The aside
         // name is not a temp's: after a crash between the two renames it is the only
         // complete version, which `sweep` puts back.
-        let aside = new_set_aside_name(&self.target.name);
+        let aside = new_set_aside_name(name);
         self.parent
-            .rename(&self.target.name, &aside)
+            .rename(name, &aside)
             .map_err(|e| self.rename_error(e))?;
-        if let Err(e) = self.parent.rename(&self.name, &self.target.name) {
-            let _ = self.parent.rename(&aside, &self.target.name);
+        if let Err(e) = self
+            .outer
+            .rename_into(name, &self.parent, name, RenameHow::Replace)
+        {
+            let _ = self.parent.rename(&aside, name);
             return Err(self.rename_error(e));
         }
-        Ok(aside)
+        Ok(Old::Aside(aside))
     }
 
-    #[cfg(any(target_os = "linux", target_os = "macos"))]
     fn swap(&self) -> io::Result<()> {
         #[cfg(test)]
         if tests::NO_SWAP.with(|no| no.get()) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
-        self.parent.rename_exchange(&self.name, &self.target.name)
+        let name = &self.target.name;
+        self.outer
+            .rename_into(name, &self.parent, name, RenameHow::Exchange)
     }
 
     fn rename_error(&self, e: io::Error) -> Error {
         Error::from_io(e, "rename", &self.root).with_dest(&self.target.path())
     }
 
+    /// Empties the staging directory through its descriptor, wherever it is now (the
+    /// unpublished dataset, or the version a publish replaced), and removes its name
+    /// only while that still refers to it (rmdir removes only an empty one anyway).
     fn cleanup(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            // Emptied through its descriptor, wherever it is now; the name is removed
-            // only while it still refers to it (and rmdir removes only an empty one).
-            let _ = empty_dir(&self.dir);
-            if self.check_in_place(&self.name).is_ok() {
+        if !self.cleaned {
+            self.cleaned = true;
+            let _ = empty_dir(&self.outer);
+            if self.check_in_place().is_ok() {
                 let _ = self.parent.rmdir(&self.name);
             }
         }
@@ -727,12 +771,16 @@ mod tests {
         let tmp = TempDir::new();
         let target = tmp.path().join("out/ds");
         let s = Staging::create(resolve(&target).unwrap(), &durable()).unwrap();
-        let staging_name = s.path().file_name().unwrap().to_os_string();
-        assert!(is_temp_name(&staging_name), "{staging_name:?}");
-        assert_eq!(
-            std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        // out/.ds.aw<hex>.tmp/ds: the dataset directory inside a private staging directory.
+        assert_eq!(s.path().file_name().unwrap(), "ds");
+        let staging = s.path().parent().unwrap();
+        assert!(is_temp_name(staging.file_name().unwrap()), "{staging:?}");
+        for dir in [staging, s.path()] {
+            assert_eq!(
+                std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+        }
         part(&s, "a.csv", b"1,2\n");
         part(&s, "year=2024/b.csv", b"3,4\n");
         let entries = s

@@ -3,7 +3,7 @@
 //! they do the same, without Unix's protection against a directory swapped on the
 //! path meanwhile.
 
-use super::{link_refused, not_a_directory, Dir, EntryInfo};
+use super::{link_refused, not_a_directory, Dir, EntryInfo, RenameHow};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
@@ -52,6 +52,19 @@ impl Dir {
             return Err(link_refused());
         }
         File::open(path)
+    }
+
+    /// Renames `from` here to `to` in `dest`. No swap here (`Unsupported`); a
+    /// create-only rename checks first (a directory is never replaced by a rename on
+    /// Windows anyway).
+    pub fn rename_into(&self, from: &OsStr, dest: &Dir, to: &OsStr, how: RenameHow) -> io::Result<()> {
+        let target = dest.path.join(to);
+        match how {
+            RenameHow::Exchange => return Err(io::Error::from(io::ErrorKind::Unsupported)),
+            RenameHow::NoReplace if std::fs::symlink_metadata(&target).is_ok() => return Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+            _ => {}
+        }
+        std::fs::rename(self.path.join(from), target)
     }
 
     pub fn names(&self) -> io::Result<Vec<OsString>> {

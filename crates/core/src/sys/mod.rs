@@ -110,3 +110,14 @@ impl EntryInfo {
         }
     }
 }
+
+/// How [`Dir::rename_into`] treats an existing destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenameHow {
+    /// Replace it, as rename(2) does.
+    Replace,
+    /// Fail with `EEXIST` (Linux `RENAME_NOREPLACE`, macOS `RENAME_EXCL`).
+    NoReplace,
+    /// Swap the two names (Linux `RENAME_EXCHANGE`, macOS `RENAME_SWAP`).
+    Exchange,
+}

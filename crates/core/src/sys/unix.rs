@@ -280,6 +280,39 @@ impl Dir {
         Ok(unsafe { File::from_raw_fd(fd) })
     }
 
+    /// Renames `from` in this directory to `to` in `dest`, both named relative to
+    /// their directory's descriptor. Where the OS has no flag for `how`, `EINVAL`.
+    pub fn rename_into(&self, from: &OsStr, dest: &Dir, to: &OsStr, how: super::RenameHow) -> io::Result<()> {
+        use super::RenameHow;
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        #[cfg(target_os = "linux")]
+        {
+            let flags = match how {
+                RenameHow::Replace => 0,
+                RenameHow::NoReplace => libc::RENAME_NOREPLACE,
+                RenameHow::Exchange => libc::RENAME_EXCHANGE,
+            };
+            retry(|| unsafe { libc::renameat2(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr(), flags) })?;
+        }
+        #[cfg(target_os = "macos")]
+        {
+            let flags = match how {
+                RenameHow::Replace => 0,
+                RenameHow::NoReplace => libc::RENAME_EXCL,
+                RenameHow::Exchange => libc::RENAME_SWAP,
+            };
+            retry(|| unsafe { libc::renameatx_np(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr(), flags) })?;
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+        {
+            if how != RenameHow::Replace {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            retry(|| unsafe { libc::renameat(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr()) })?;
+        }
+        Ok(())
+    }
+
     /// The names in this directory (without `.` and `..`), read through a descriptor
     /// of its own, so the directory is never looked up by path again.
     pub fn names(&self) -> io::Result<Vec<std::ffi::OsString>> {
