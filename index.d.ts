@@ -155,7 +155,11 @@ declare namespace writeFileAtomic {
   function openAtomicSync(filename: PathLike, options?: OpenOptions): AtomicFile;
   /** Hands a temp's path to `fn` (for libraries that write to a path); publishes what it left there. */
   function atomicWrite<T>(filename: PathLike, fn: (tmpPath: string) => T | Promise<T>, options?: WriteOptions): Promise<T>;
-  /** Removes temps orphaned by crashed writers in `dir`; resolves to the paths removed (or found, with `dryRun`). */
+  /**
+   * Removes temps orphaned by crashed writers in `dir`; resolves to the paths removed (or found, with `dryRun`).
+   * Only its own: owned by this user (as root: by `dir`'s owner, or root), not in use or open elsewhere, and
+   * a regular file or a dataset staging directory; other users' files and other directories are never touched.
+   */
   function sweep(dir: PathLike, options?: SweepOptions): Promise<string[]>;
 
   // --- Locks and JSON (src/lock.ts, src/json.ts) ---
@@ -336,6 +340,13 @@ declare namespace writeFileAtomic {
     fsync?: boolean;
     /** Create missing parent directories (default `true`). */
     mkdir?: boolean;
+    /**
+     * What an existing directory at `dir` may be: `'dataset'` (default) replaces only a
+     * directory that holds a `_SUCCESS` marker or is empty, and refuses any other with
+     * `ENOTEMPTY`, untouched; `'any'` replaces whatever directory is there, with
+     * everything in it.
+     */
+    replace?: 'dataset' | 'any';
     /** Aborting it before the dataset is published publishes nothing. */
     signal?: AbortSignal;
   }
@@ -405,11 +416,22 @@ declare namespace writeFileAtomic {
   function writeFile(filename: PathLike, data: WriteData | StreamSource, options?: StreamWriteOptions | BufferEncoding): Promise<void>;
   /** A Writable into a staged temp beside `path`: published on `end()`, removed on `destroy()`, error or abort. */
   function createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): AtomicWriteStream;
-  /** Writes a dataset directory that appears complete (with `_SUCCESS` last) or not at all. */
+  /**
+   * Writes a dataset directory that appears complete (with `_SUCCESS` last) or not at all. `dir` ending in
+   * `/`, `/.` or `/..` throws (`ERR_INVALID_ARG_VALUE`); an existing directory that is not a dataset (no
+   * `_SUCCESS`, not empty) is refused with `ENOTEMPTY` unless `replace: 'any'`.
+   */
   function writeDataset(dir: PathLike, fn: (stage: DatasetStage) => unknown, options?: DatasetOptions): Promise<DatasetResult>;
-  /** Checks a dataset (or a file with `_SUCCESS` beside it) against its manifest. */
+  /**
+   * Checks a dataset (or a file with `_SUCCESS` beside it) against its manifest, never through a link and
+   * never blocking on a FIFO or device; a directory that does not exist rejects with `ENOENT`.
+   */
   function verify(dirOrFile: PathLike, options?: VerifyOptions): Promise<VerifyResult>;
-  /** The cheap check: `_SUCCESS` is present and empty or JSON (and lists the file, given a file). */
+  /**
+   * The cheap check: `_SUCCESS` is present and empty or JSON (and lists the file, given a file); `false` for a
+   * directory that does not exist yet. A `_SUCCESS` that is not a regular file rejects (`EINVAL`), one over
+   * 64 MiB too (`EFBIG`).
+   */
   function isComplete(dirOrFile: PathLike): Promise<boolean>;
 
   // --- formats: write(data, path, {format}) and plugins (src/write.ts, src/formats/) ---

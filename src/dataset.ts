@@ -7,8 +7,9 @@
 // directory is removed, or found later by `sweep(parent)`.
 
 import { join } from 'node:path';
-import { openAtomicFrom, type AtomicFile } from './atomic-file';
-import { abortError, invalidArgType } from './errors';
+import { AtomicFile } from './atomic-file';
+import { abortError, invalidArgType, rethrow, toNodeError, type NodeStyleError } from './errors';
+import { retryOnFdExhaustion } from './fd-wait';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { native } from './native';
 import { parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from './options';
@@ -25,6 +26,12 @@ export interface DatasetOptions {
   fsync?: boolean;
   /** Create missing parent directories of the dataset (default `true`). */
   mkdir?: boolean;
+  /**
+   * What an existing directory at `dir` may be (default `'dataset'`: one that holds a
+   * `_SUCCESS` marker, or is empty; any other directory is refused with `ENOTEMPTY`).
+   * `'any'` replaces whatever directory is there, with everything in it.
+   */
+  replace?: 'dataset' | 'any';
   /** Aborting it before the dataset is published publishes nothing. */
   signal?: AbortSignal;
 }
@@ -271,10 +278,11 @@ export class Stage {
   }
 
   async #open(name: string, resolved: ResolvedOptions): Promise<AtomicFile> {
-    this.#staging.makeParent(name);
-    // makeParent checked that no component is a symlink; the path is used as it is
-    // (resolveTarget would write through a link at the final name).
-    const file = await openAtomicFrom(join(this.#root, name), resolved);
+    // Opened relative to the staging directory's descriptor, one component at a time
+    // with no link followed: never looked up by path, so a staging directory swapped
+    // for a link cannot send the part anywhere else.
+    const handle = await retryOnFdExhaustion(() => this.#staging.openPart(name, resolved.native)).catch(rethrow);
+    const file = new AtomicFile(join(this.#root, name), handle, resolved);
     file.trackChecksum();
     return file;
   }
@@ -304,36 +312,83 @@ function toEntry(name: string, record: { bytes: number; crc32c: number | null; r
   return entry;
 }
 
+function invalidArgValue(name: string, why: string, value: unknown): TypeError {
+  const shown = Buffer.isBuffer(value) ? value.toString() : String(value);
+  const error = new TypeError(`The argument '${name}' ${why}. Received ${JSON.stringify(shown)}`) as TypeError & { code: string };
+  error.code = 'ERR_INVALID_ARG_VALUE';
+  return error;
+}
+
+function parseReplace(value: unknown): boolean {
+  if (value === undefined || value === 'dataset') return false;
+  if (value === 'any') return true;
+  throw invalidArgValue('options.replace', "must be 'dataset' (the default: only a directory holding _SUCCESS, or an empty one) or 'any'", value);
+}
+
+/**
+ * The dataset's directory must be named by its last component: `a/`, `a/.` and
+ * `a/..` resolve to `a` or its parent, which the dataset would replace whole with
+ * everything in it (`${base}/${day}` with an empty `day`). Refused before the disk is
+ * touched.
+ */
+function checkDatasetName(path: string | Buffer): void {
+  const text = Buffer.isBuffer(path) ? path.toString('latin1') : path;
+  const separators = process.platform === 'win32' ? /[\\/]/ : /\//;
+  const last = text.split(separators).pop() as string;
+  if (last === '' || last === '.' || last === '..') {
+    const why = last === '' ? 'ends in a path separator' : `ends in "${last}"`;
+    throw invalidArgValue('dir', `must name the dataset directory itself; it ${why}, so it would resolve to a directory the dataset replaces whole. Name the directory without a trailing "/", "." or ".."`, path);
+  }
+}
+
+/** The message for the refusals a caller can act on. */
+function explain(err: unknown, target: string | Buffer): never {
+  const error = err as NodeStyleError;
+  if (error?.code === 'ENOTEMPTY' && error.syscall === 'rename') {
+    error.message = `ENOTEMPTY: ${String(target)} is a directory that is not a dataset (it holds no ${MARKER} and is not empty); writeDataset replaces it only with replace: 'any'`;
+  } else if (error?.code === 'ESTALE') {
+    error.message = `ESTALE: the staging directory ${String(error.path)} was replaced while the dataset was written (someone renamed it and put something else at its name); nothing was published`;
+  }
+  throw error;
+}
+
 /**
  * Writes a dataset directory atomically: `fn` writes the parts through `stage`; when
  * it resolves, everything is synced, `_SUCCESS` is written last, and the directory
- * appears at `dir` whole (replacing an existing one in a single step). If `fn` throws,
- * nothing is published and the old dataset stays.
+ * appears at `dir` whole (replacing an existing dataset in a single step). If `fn`
+ * throws, nothing is published and the old dataset stays.
  */
 export function writeDataset(dir: PathLike, fn: (stage: Stage) => unknown, options: DatasetOptions = {}): Promise<DatasetResult> {
   if (isS3Url(dir)) return s3().writeDatasetS3(dir, fn, options);
   const path = checkPath(dir, 'dir');
+  checkDatasetName(path);
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   const marker = parseBoolean(options.marker, 'options.marker', true);
   const fsync = parseBoolean(options.fsync, 'options.fsync', true);
   const mkdir = parseBoolean(options.mkdir, 'options.mkdir', true);
+  const replaceAny = parseReplace(options.replace);
   const { signal } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
   const checkAbort = (): void => {
     if (signal?.aborted) throw abortError(signal);
   };
   checkAbort();
-  return withTarget(path, (target) => publishDataset(target, fn, { marker, fsync, mkdir, signal }, checkAbort));
+  return withTarget(path, (target) => publishDataset(target, fn, { marker, fsync, mkdir, replaceAny, signal }, checkAbort));
 }
 
-async function publishDataset(
-  target: string | Buffer,
-  fn: (stage: Stage) => unknown,
-  { marker, fsync, mkdir, signal }: Required<Omit<DatasetOptions, 'signal'>> & { signal?: AbortSignal },
-  checkAbort: () => void,
-): Promise<DatasetResult> {
-  const staging = await native().openStaging(target, { fsync, mkdir });
+interface PublishOptions {
+  marker: boolean;
+  fsync: boolean;
+  mkdir: boolean;
+  replaceAny: boolean;
+  signal?: AbortSignal;
+}
+
+async function publishDataset(target: string | Buffer, fn: (stage: Stage) => unknown, { marker, fsync, mkdir, replaceAny, signal }: PublishOptions, checkAbort: () => void): Promise<DatasetResult> {
+  const staging = await native()
+    .openStaging(target, { fsync, mkdir, replaceAny })
+    .catch((err: unknown) => explain(toNodeError(err), target));
   const stage = new Stage(staging, marker, signal);
   try {
     await fn(stage);
@@ -350,7 +405,7 @@ async function publishDataset(
       });
     const manifest = marker ? buildManifest(files) : null;
     checkAbort();
-    await staging.publish(manifest ? serializeManifest(manifest) : null);
+    await staging.publish(manifest ? serializeManifest(manifest) : null).catch((err: unknown) => explain(toNodeError(err), target));
     return { path: String(target), files: manifest ? manifest.files : files, manifest };
   } catch (err) {
     stage.close();

@@ -4,15 +4,16 @@
 // in use: Hadoop's classic committer (readers test that `_SUCCESS` exists) and the
 // S3A committers' JSON (`name`, `timestamp`, `hostname`, `committer`, `filenames`).
 
-import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { statSync } from 'node:fs';
+import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
-import { invalidArgType } from './errors';
+import { invalidArgType, rethrow, toNodeError, type NodeStyleError } from './errors';
 import { native } from './native';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, withTarget, type PathLike } from './target';
 import { writeFile } from './write-file';
+import type * as Binding from '../native/binding';
 
 export const MARKER = '_SUCCESS';
 export const MANIFEST_FORMAT = 'atomicwriter.success';
@@ -106,6 +107,19 @@ function markerBeside(filePath: string): string {
   return join(dirname(filePath), MARKER);
 }
 
+/**
+ * With `marker: true` the marker is written beside the file, so the file cannot be
+ * `_SUCCESS` itself (the write would wait on its own marker): a bad argument.
+ */
+export function checkNotMarker(filePath: string | Buffer): void {
+  if (basename(filePath.toString()) !== MARKER) return;
+  const error = new TypeError(
+    `The argument 'path' names ${MARKER} itself (${JSON.stringify(filePath.toString())}): with marker: true, ${MARKER} is written beside the file. Write the marker's content without marker: true, or name the file otherwise`,
+  ) as TypeError & { code: string };
+  error.code = 'ERR_INVALID_ARG_VALUE';
+  throw error;
+}
+
 /** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
 export function removeMarker(filePath: PathLike, options: { fsync?: boolean } = {}): Promise<void> {
   const marker = markerBeside(String(checkPath(filePath)));
@@ -146,16 +160,19 @@ export async function writeWithMarker(
   options?: OpenOptions,
 ): Promise<Manifest> {
   if (typeof produce !== 'function') throw invalidArgType('produce', 'a function', produce);
+  checkNotMarker(String(checkPath(path)));
   const file = await openAtomic(path, options);
   let info: PartInfo;
   try {
+    checkNotMarker(file.path);
     file.trackChecksum();
     const extra = (await produce(file)) ?? {};
     const { bytes, crc32c } = await file.digest();
     // Retired only now: a failure or kill while producing leaves the old file with the
     // marker that describes it; from here to the new marker there is none, never a
-    // stale one beside new content.
-    await removeMarker(path, { fsync: options?.fsync });
+    // stale one beside new content. A create-only commit replaces nothing: the marker
+    // stays until the new one (a failed write never changes it).
+    if (!options?.exclusive) await removeMarker(path, { fsync: options?.fsync });
     await file.commit();
     info = { ...extra, bytes, checksum: crc32c ?? undefined };
   } finally {
@@ -245,15 +262,41 @@ export function parseMarker(text: string | undefined, where: string): MarkerRead
   return { kind: 'json', manifest: m as Manifest };
 }
 
-function readMarker(dir: string): MarkerRead {
-  let text: string | undefined;
+/** The largest `_SUCCESS` read (the core's `MARKER_LIMIT`): larger ones are refused, not read. */
+export const MARKER_LIMIT = 64 * 1024 * 1024;
+
+type Reader = Binding.DatasetReader;
+type MarkerInfo = Binding.MarkerInfo;
+
+/** Why a `_SUCCESS` that exists cannot be a marker, or `undefined` when it can. */
+function markerRefusal(info: MarkerInfo, dir: string): { code: 'EINVAL' | 'EFBIG'; message: string } | undefined {
+  const where = join(dir, MARKER);
+  if (info.kind === 'too large') return { code: 'EFBIG', message: `${where} is ${info.bytes} bytes, over the ${MARKER_LIMIT / 1024 / 1024} MiB limit for a marker: not read` };
+  if (info.kind !== 'file' && info.kind !== 'missing') return { code: 'EINVAL', message: `${where} is ${info.what}, not a regular file: not read as a marker` };
+  return undefined;
+}
+
+/** Reads `_SUCCESS` through the reader (on the core's threads: never blocks this one). */
+async function readMarker(reader: Reader, dir: string): Promise<MarkerRead> {
+  let info: MarkerInfo;
   try {
-    text = readFileSync(join(dir, MARKER), 'utf8');
+    info = await reader.readMarker();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return { kind: null, problem: { name: MARKER, code: 'EIO', message: String((err as Error).message) } };
+    return { kind: null, problem: { name: MARKER, code: 'EIO', message: String((toNodeError(err) as Error).message) } };
   }
-  return parseMarker(text, `in ${dir}`);
+  const refused = markerRefusal(info, dir);
+  if (refused) return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: refused.message } };
+  return parseMarker(info.kind === 'missing' ? undefined : (info.text as Buffer).toString('utf8'), `in ${dir}`);
+}
+
+function openReader(dir: string): Promise<Reader> {
+  return native()
+    .openDatasetReader(dir)
+    .catch((err: unknown) => {
+      const error = toNodeError(err) as NodeStyleError;
+      if (error.code === 'ENOENT') error.message = `ENOENT: no such file or directory, opendir '${dir}' (there is no dataset at this path)`;
+      throw error;
+    });
 }
 
 /** Where a verify looks, and how it checks one listed entry and lists what is there. */
@@ -316,72 +359,82 @@ export async function verifyAgainst(place: VerifyPlace, marker: MarkerRead, only
 export function isComplete(dirOrFile: PathLike, options?: object): Promise<boolean> {
   if (isS3Url(dirOrFile)) return s3().isComplete(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
-  return new Promise((resolve) => {
-    const { dir, only } = locate(path);
-    const { kind, manifest } = readMarker(dir);
-    if (kind === null) resolve(false);
-    else if (only === undefined) resolve(true);
-    else resolve(manifest?.files.some((f) => f.name === only) ?? false);
-  });
+  return completeAt(path);
 }
 
-async function checkFile(dir: string, entry: ManifestFile, checksums: boolean): Promise<VerifyProblem | undefined> {
+async function completeAt(path: string): Promise<boolean> {
+  const { dir, only } = locate(path);
+  let reader: Reader;
+  try {
+    reader = await openReader(dir);
+  } catch (err) {
+    // Not there yet: what a poller waits for.
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code as string)) return false;
+    throw err;
+  }
+  const info = await reader.readMarker().catch(rethrow);
+  const refused = markerRefusal(info, dir);
+  if (refused) {
+    // Never a state a writer passes through: an error, not a "not yet" to wait on.
+    const error = new Error(`${refused.code}: ${refused.message}`) as NodeStyleError;
+    Object.assign(error, { code: refused.code, errno: -osConstants.errno[refused.code], syscall: 'open', path: join(dir, MARKER) });
+    throw error;
+  }
+  const { kind, manifest } = parseMarker(info.kind === 'missing' ? undefined : (info.text as Buffer).toString('utf8'), `in ${dir}`);
+  if (kind === null) return false;
+  if (only === undefined) return true;
+  return manifest?.files.some((f) => f.name === only) ?? false;
+}
+
+async function checkFile(reader: Reader, entry: ManifestFile, checksums: boolean): Promise<VerifyProblem | undefined> {
   const { name } = entry;
   if (!safeName(name) || typeof entry.bytes !== 'number' || typeof entry.checksum !== 'string') {
     return { name: String(name), code: 'EBADMARKER', message: `the manifest entry for ${JSON.stringify(name)} is malformed` };
   }
-  const path = join(dir, name);
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  if (!st) return { name, code: 'ENOENT', message: `${name} is listed in ${MARKER} but missing` };
-  if (!st.isFile()) return { name, code: 'ENOTFILE', message: `${name} is not a regular file` };
-  if (st.size !== entry.bytes) {
-    return { name, code: 'ESIZE', message: `${name} has ${st.size} bytes, the manifest says ${entry.bytes}`, expected: entry.bytes, actual: st.size };
+  const [algorithm] = entry.checksum.split(':');
+  const checksum = checksums && algorithm === CHECKSUM_ALGORITHM;
+  // Component by component from the dataset's descriptor, no link followed (on the
+  // core's threads): `sub/passwd` with `sub -> /etc` is a problem, never read.
+  const found = await reader.check(name, checksum).catch(rethrow);
+  if (found.kind === 'missing') {
+    const where = found.at === name ? '' : ` (${found.at} does not exist)`;
+    return { name, code: 'ENOENT', message: `${name} is listed in ${MARKER} but missing${where}` };
+  }
+  if (found.kind !== 'file') {
+    const what = found.at === name ? `${name} is ${found.what}` : `${found.at} (on the way to ${name}) is ${found.what}`;
+    return { name, code: 'ENOTFILE', message: `${what}, not a regular file${found.kind === 'symlink' ? ': entries are never read through links' : ''}` };
+  }
+  if (found.bytes !== entry.bytes) {
+    return { name, code: 'ESIZE', message: `${name} has ${found.bytes} bytes, the manifest says ${entry.bytes}`, expected: entry.bytes, actual: found.bytes };
   }
   if (!checksums) return undefined;
-  const [algorithm] = entry.checksum.split(':');
   if (algorithm !== CHECKSUM_ALGORITHM) {
     return { name, code: 'EBADMARKER', message: `${name}: unknown checksum algorithm ${JSON.stringify(algorithm)}` };
   }
-  let actual: string;
-  try {
-    const digest = await native().digestFile(path);
-    actual = formatChecksum(digest.crc32c as number);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { name, code: 'ENOENT', message: `${name} disappeared while it was read` };
-    throw err;
-  }
+  const actual = formatChecksum(found.crc32c as number);
   if (actual !== entry.checksum.toLowerCase()) {
     return { name, code: 'ECHECKSUM', message: `${name}: checksum ${actual}, the manifest says ${entry.checksum}`, expected: entry.checksum, actual };
   }
   return undefined;
 }
 
-function listFiles(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
-    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...listFiles(dir, name));
-    else if (entry.isFile()) out.push(name);
-  }
-  return out;
-}
-
-function verifyOnce(dir: string, only: string | undefined, checksums: boolean): Promise<VerifyResult> {
+async function verifyOnce(dir: string, only: string | undefined, checksums: boolean): Promise<VerifyResult> {
+  // A missing directory is ENOENT (rejected), not a missing marker.
+  const reader = await openReader(dir);
   const place: VerifyPlace = {
     dir,
     markerPath: join(dir, MARKER),
     concurrency: DIGEST_CONCURRENCY,
-    check: (entry) => checkFile(dir, entry, checksums),
+    check: (entry) => checkFile(reader, entry, checksums),
     list: async () => {
       try {
-        return listFiles(dir);
+        return await reader.list();
       } catch {
         return []; // Replaced while listing: the identity check in verify() looks again.
       }
     },
   };
-  return verifyAgainst(place, readMarker(dir), only);
+  return verifyAgainst(place, await readMarker(reader, dir), only);
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import { openAtomicFrom } from './atomic-file';
 import { invalidArgType, throwIfAborted } from './errors';
-import { removeMarker, writeFileMarker } from './manifest';
+import { checkNotMarker, removeMarker, writeFileMarker } from './manifest';
 import { prepareFormat, type FormatJob } from './formats/dispatch';
 import type { FormatOptions } from './formats/registry';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
@@ -40,6 +40,11 @@ interface Written {
 
 async function serializeInto(target: string | Buffer, job: FormatJob, resolved: ResolvedOptions, marker: boolean): Promise<Written> {
   throwIfAborted(resolved.signal);
+  // The stale marker is retired just before a commit that replaces the file it
+  // describes. A create-only commit replaces nothing (it fails with EEXIST if the
+  // file exists): the marker stays until the new one is written after it, so a
+  // write that fails never changes the marker.
+  const retire = marker && !resolved.native.exclusive;
   const file = await openAtomicFrom(target, resolved);
   try {
     if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
@@ -49,7 +54,7 @@ async function serializeInto(target: string | Buffer, job: FormatJob, resolved: 
     const { rows, bytes } = await job.run(file);
     throwIfAborted(resolved.signal);
     const crc32c = marker && !job.byPath ? ((await file.digest()).crc32c ?? undefined) : undefined;
-    if (marker) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
+    if (retire) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
     await file.commit(job.byPath);
     return { bytes: job.byPath ? undefined : bytes, rows, crc32c };
   } finally {
@@ -69,11 +74,14 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   const o: FormatOptions = { ...options };
   const checked = checkPath(path);
   if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);
+  if (o.marker === true) checkNotMarker(checked);
   const resolved = resolveOptions(o, { mkdir: true });
   const job = prepareFormat(data, o, typeof checked === 'string' ? checked : checked.toString());
   // An encoder that writes to a path needs one: the temp gets a name.
   if (job.byPath) resolved.native.namedTemp = true;
   return withTarget(checked, (target) => {
+    // A link named otherwise may lead to a _SUCCESS too.
+    if (o.marker === true) checkNotMarker(target);
     const key = targetKey(target);
     // A writeFileSync issued after this call supersedes it (queue.ts); not with a marker,
     // which must describe what is published.

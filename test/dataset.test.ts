@@ -49,8 +49,9 @@ describe('writeDataset', () => {
       s.end('by stream');
       const external = stage.path('lib/e.txt');
       writeFileSync(external, 'written by a library');
-      stagingDir = dirname(dirname(external));
-      // Parts go to a hidden sibling until the dataset is published.
+      // Parts go to the dataset directory inside a hidden sibling until it is published.
+      expect(basename(dirname(dirname(external)))).toBe('ds');
+      stagingDir = dirname(dirname(dirname(external)));
       expect(dirname(stagingDir)).toBe(join(parent, 'out'));
       expect(basename(stagingDir).startsWith('.')).toBe(true);
       expect(existsSync(ds)).toBe(false);
@@ -209,7 +210,9 @@ describe('writeDataset', () => {
     expect(tree(ds)).toEqual(['a']);
     expect(await aw.isComplete(ds)).toBe(false);
     expect((await aw.verify(ds)).problems.map((p) => p.code)).toEqual(['ENOMARKER']);
-    await aw.writeDataset(ds, (stage) => stage.write('_SUCCESS', ''), { marker: false });
+    // Without a marker the first version is not recognisably a dataset: replacing it is an explicit choice.
+    await expect(aw.writeDataset(ds, (stage) => stage.write('_SUCCESS', ''), { marker: false })).rejects.toMatchObject({ code: 'ENOTEMPTY' });
+    await aw.writeDataset(ds, (stage) => stage.write('_SUCCESS', ''), { marker: false, replace: 'any' });
     expect(await aw.isComplete(ds)).toBe(true);
     expect(await aw.verify(ds)).toMatchObject({ ok: true, marker: 'empty', checked: 0 });
   });
@@ -259,7 +262,8 @@ describe('verify and isComplete', () => {
     const hostile = { format: 'atomicwriter.success', files: [{ name: '../../etc/passwd', bytes: 1, checksum: 'crc32c:00000000' }] };
     writeFileSync(join(ds, '_SUCCESS'), JSON.stringify(hostile));
     expect(await aw.verify(ds)).toMatchObject({ ok: false, problems: [{ code: 'EBADMARKER' }] });
-    expect(await aw.verify(join(ds, 'nowhere'))).toMatchObject({ ok: false, problems: [{ code: 'ENOMARKER' }] });
+    // A missing directory is not a missing marker: ENOENT, as fs says.
+    await expect(aw.verify(join(ds, 'nowhere'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'opendir', path: join(ds, 'nowhere') });
     expect(() => aw.verify(42 as never)).toThrow(TypeError);
   });
 

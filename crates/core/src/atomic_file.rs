@@ -103,9 +103,19 @@ impl AtomicFile {
             }
             other => other.map_err(open_err)?,
         };
+        Self::create_in(dir, target.name, opts)
+    }
+
+    /// Opens the temp for `name` inside `dir`, an open directory: nothing on the way to
+    /// it is looked up by path again (dataset parts are written this way, relative to
+    /// the staging directory's descriptor). `opts.mkdir` has no effect here.
+    pub fn create_in(dir: Dir, name: OsString, opts: &Options) -> Result<AtomicFile> {
+        let target = Target { dir: dir.path.clone(), name };
+        let target_path = target.path();
+        let open_err = |e: io::Error| Error::from_io(e, "open", &target_path);
         // The name itself, not through a link: resolution followed every link already,
         // so a link here appeared since, and is not what the caller named.
-        let existing = dir.lstat_entry(&target.name).map_err(open_err)?;
+        let existing = dir.stat_entry_nofollow(&target.name).map_err(open_err)?;
         if let Some(stat) = existing {
             if stat.is_dir {
                 return Err(Error::new(libc::EISDIR, "open", Some(&target_path)));

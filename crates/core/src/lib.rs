@@ -14,6 +14,7 @@ pub mod error;
 pub mod lock;
 pub mod pool;
 pub mod publish_wait;
+pub mod reader;
 pub mod regular;
 pub mod shared_file;
 pub mod sweep;

@@ -1,7 +1,9 @@
 //! Dataset staging directories and file checksums (see `atomicwriter-core::dataset`).
 
+use crate::write::{AtomicHandle, WriteOptions};
 use crate::{from_path, run_async, to_path, OrThrow, PathArg};
-use atomicwriter_core::{self as core, checksum, dataset, Target};
+use atomicwriter_core::sys::FileKind;
+use atomicwriter_core::{self as core, checksum, dataset, reader, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
@@ -13,6 +15,8 @@ use std::sync::{Arc, Mutex};
 pub struct StagingOptions {
     pub fsync: bool,
     pub mkdir: bool,
+    /// `replace: 'any'`: replace an existing directory even if it is not a dataset.
+    pub replace_any: Option<bool>,
 }
 
 /// A file of a sealed staging directory.
@@ -54,7 +58,31 @@ impl StagingHandle {
     #[napi]
     pub fn make_parent(&self, env: &Env, name: String) -> Result<()> {
         let guard = self.staging.lock().unwrap();
-        guard.as_ref().ok_or_else(closed).and_then(|s| s.make_parent(&name)).or_throw(env)
+        guard
+            .as_ref()
+            .ok_or_else(closed)
+            .and_then(|s| s.make_parent(&name))
+            .or_throw(env)
+    }
+
+    /// Opens the temp of a part, relative to the staging directory's descriptor.
+    #[napi(ts_return_type = "Promise<AtomicHandle>")]
+    pub fn open_part<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: WriteOptions,
+    ) -> Result<Object<'env>> {
+        let slot = self.staging.clone();
+        let opts = core::Options::from(&options);
+        run_async(env, move || {
+            let guard = slot.lock().unwrap();
+            guard
+                .as_ref()
+                .ok_or_else(closed)?
+                .open_part(&name, &opts)
+                .map(AtomicHandle::new)
+        })
     }
 
     /// Syncs the parts; lists them, with checksums read back for all but the `known`.
@@ -67,7 +95,11 @@ impl StagingHandle {
             let entries = guard.as_ref().ok_or_else(closed)?.seal(&names)?;
             Ok(entries
                 .into_iter()
-                .map(|e| StagedFile { name: e.name, bytes: e.bytes as f64, crc32c: e.crc32c })
+                .map(|e| StagedFile {
+                    name: e.name,
+                    bytes: e.bytes as f64,
+                    crc32c: e.crc32c,
+                })
                 .collect::<Vec<_>>())
         })
     }
@@ -96,22 +128,167 @@ impl StagingHandle {
 }
 
 #[napi(ts_return_type = "Promise<StagingHandle>")]
-pub fn open_staging(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: StagingOptions) -> Result<Object<'_>> {
+pub fn open_staging(
+    env: &Env,
+    #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg,
+    options: StagingOptions,
+) -> Result<Object<'_>> {
     let target = Target::from_resolved(&to_path(&resolved_path)).or_throw(env)?;
-    let opts = dataset::DatasetOptions { fsync: options.fsync, mkdir: options.mkdir };
+    let opts = dataset::DatasetOptions {
+        fsync: options.fsync,
+        mkdir: options.mkdir,
+        replace_any: options.replace_any.unwrap_or(false),
+    };
     run_async(env, move || {
         let staging = dataset::Staging::create(target, &opts)?;
         let path = staging.path().to_path_buf();
-        Ok(StagingHandle { staging: Arc::new(Mutex::new(Some(staging))), path })
+        Ok(StagingHandle {
+            staging: Arc::new(Mutex::new(Some(staging))),
+            path,
+        })
     })
 }
 
 /// Reads a file through and returns its size and CRC32C.
 #[napi(ts_return_type = "Promise<Digest>")]
-pub fn digest_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
+pub fn digest_file(
+    env: &Env,
+    #[napi(ts_arg_type = "string | Buffer")] path: PathArg,
+) -> Result<Object<'_>> {
     let path = to_path(&path);
     run_async(env, move || {
-        let digest = checksum::digest_file(&path).map_err(|e| core::Error::from_io(e, "open", &path))?;
-        Ok(Digest { bytes: digest.bytes as f64, crc32c: Some(digest.crc32c) })
+        let digest =
+            checksum::digest_file(&path).map_err(|e| core::Error::from_io(e, "open", &path))?;
+        Ok(Digest {
+            bytes: digest.bytes as f64,
+            crc32c: Some(digest.crc32c),
+        })
+    })
+}
+
+/// What a `_SUCCESS` turned out to be: `kind` is `missing`, `file` (then `text` holds
+/// it), `too large` (`bytes`: its size) or the kind of non-regular file found.
+#[napi(object)]
+pub struct MarkerInfo {
+    pub kind: String,
+    /// For messages: "a FIFO", "a symbolic link".
+    pub what: String,
+    pub bytes: f64,
+    pub text: Option<Buffer>,
+}
+
+/// What a manifest entry turned out to be (see `atomicwriter-core::reader::Found`).
+#[napi(object)]
+pub struct EntryFound {
+    pub kind: String,
+    pub what: String,
+    /// The part of the name where it was found missing or not a file or directory.
+    pub at: String,
+    pub bytes: f64,
+    #[napi(js_name = "crc32c")]
+    pub crc32c: Option<u32>,
+}
+
+fn kind_name(kind: Option<FileKind>) -> (&'static str, &'static str) {
+    let Some(kind) = kind else {
+        return ("missing", "missing");
+    };
+    let name = match kind {
+        FileKind::File => "file",
+        FileKind::Dir => "directory",
+        FileKind::Symlink => "symlink",
+        FileKind::Fifo => "fifo",
+        FileKind::Socket => "socket",
+        FileKind::CharDevice => "character device",
+        FileKind::BlockDevice => "block device",
+        FileKind::Other => "other",
+    };
+    (name, kind.describe())
+}
+
+/// A dataset directory opened for reading (verify, isComplete): everything below it
+/// is reached through its descriptor, on the core's threads.
+#[napi]
+pub struct DatasetReader {
+    dir: Arc<reader::DatasetDir>,
+}
+
+#[napi]
+impl DatasetReader {
+    #[napi(ts_return_type = "Promise<MarkerInfo>")]
+    pub fn read_marker<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let dir = self.dir.clone();
+        run_async(env, move || {
+            Ok(match dir.read_marker()? {
+                reader::Marker::Missing => MarkerInfo {
+                    kind: "missing".into(),
+                    what: "missing".into(),
+                    bytes: 0.0,
+                    text: None,
+                },
+                reader::Marker::Text(text) => MarkerInfo {
+                    kind: "file".into(),
+                    what: FileKind::File.describe().into(),
+                    bytes: text.len() as f64,
+                    text: Some(text.into()),
+                },
+                reader::Marker::TooLarge(bytes) => MarkerInfo {
+                    kind: "too large".into(),
+                    what: FileKind::File.describe().into(),
+                    bytes: bytes as f64,
+                    text: None,
+                },
+                reader::Marker::NotRegular(kind) => {
+                    let (name, what) = kind_name(Some(kind));
+                    MarkerInfo {
+                        kind: name.into(),
+                        what: what.into(),
+                        bytes: 0.0,
+                        text: None,
+                    }
+                }
+            })
+        })
+    }
+
+    /// Looks up a manifest entry without following links; `checksum`: read it through.
+    #[napi(ts_return_type = "Promise<EntryFound>")]
+    pub fn check<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        checksum: bool,
+    ) -> Result<Object<'env>> {
+        let dir = self.dir.clone();
+        run_async(env, move || {
+            let found = dir.check(&name, checksum)?;
+            let (kind, what) = kind_name(found.kind);
+            Ok(EntryFound {
+                kind: kind.into(),
+                what: what.into(),
+                at: found.at,
+                bytes: found.bytes as f64,
+                crc32c: found.crc32c,
+            })
+        })
+    }
+
+    /// Every regular file below the directory (links not followed).
+    #[napi(ts_return_type = "Promise<string[]>")]
+    pub fn list<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let dir = self.dir.clone();
+        run_async(env, move || dir.list())
+    }
+}
+
+/// Opens a dataset directory for reading (`ENOENT` when it does not exist).
+#[napi(ts_return_type = "Promise<DatasetReader>")]
+pub fn open_dataset_reader(
+    env: &Env,
+    #[napi(ts_arg_type = "string | Buffer")] path: PathArg,
+) -> Result<Object<'_>> {
+    let path = to_path(&path);
+    run_async(env, move || {
+        reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) })
     })
 }

@@ -91,7 +91,7 @@ pub struct AtomicHandle {
 }
 
 impl AtomicHandle {
-    fn new(file: AtomicFile) -> AtomicHandle {
+    pub(crate) fn new(file: AtomicFile) -> AtomicHandle {
         AtomicHandle { target: file.target_path(), file: Arc::new(SharedFile::new(file)) }
     }
 

@@ -53,7 +53,7 @@ impl Dir {
 
     /// [`Dir::stat_entry`]: the target was resolved with its links followed, and
     /// nothing here plants links the way a Unix sticky directory lets anyone.
-    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+    pub fn stat_entry_nofollow(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
         self.stat_entry(name)
     }
 
@@ -152,4 +152,18 @@ pub fn write_all(mut file: &File, buf: &[u8]) -> io::Result<()> {
 
 pub fn fill_random(buf: &mut [u8]) {
     crate::temp_name::fallback_random(buf);
+}
+
+/// What refusing a link looks like here (see `by_path.rs`).
+pub(crate) fn link_refused() -> io::Error {
+    io::Error::from_raw_os_error(libc::ELOOP)
+}
+
+pub(crate) fn not_a_directory() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOTDIR)
+}
+
+/// No portable way to see other processes' open files.
+pub fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
+    None
 }

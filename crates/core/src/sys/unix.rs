@@ -11,6 +11,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::{EntryInfo, FileKind};
+
 /// A POSIX rename never fails because a reader holds the target open (that is a
 /// Windows failure): there is nothing to retry.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
@@ -126,7 +128,7 @@ impl Dir {
     }
 
     /// Stats `name` itself (a symlink is reported as one); `None` when it does not exist.
-    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+    pub fn stat_entry_nofollow(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
         let c = cstr(name)?;
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }) {
@@ -249,6 +251,195 @@ impl Dir {
     pub fn sync(&self) -> io::Result<()> {
         full_sync(self.raw())
     }
+
+    /// This directory's (device, inode).
+    pub fn id(&self) -> io::Result<(u64, u64)> {
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        check(unsafe { libc::fstat(self.raw(), &mut st) })?;
+        Ok((st.st_dev as u64, st.st_ino as u64))
+    }
+
+    /// `name` itself, never what a link there points to; `None` when it does not exist.
+    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryInfo>> {
+        let c = cstr(name)?;
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        match check(unsafe { libc::fstatat(self.raw(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }) {
+            Ok(_) => Ok(Some(info_from_stat(&st))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens the subdirectory `name` relative to this one: a symlink at the name is
+    /// refused (`ELOOP`), anything but a directory is `ENOTDIR`.
+    pub fn open_dir(&self, name: &OsStr) -> io::Result<Dir> {
+        let c = cstr(name)?;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        match retry(|| unsafe { libc::openat(self.raw(), c.as_ptr(), flags) }) {
+            Ok(fd) => Ok(Dir { fd: unsafe { OwnedFd::from_raw_fd(fd) }, path: self.path.join(name) }),
+            // Linux answers ENOTDIR for a link here; say what it is.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) && matches!(self.lstat_entry(name), Ok(Some(i)) if i.kind == FileKind::Symlink) => {
+                Err(io::Error::from_raw_os_error(libc::ELOOP))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A second descriptor of this directory with its own read position.
+    pub fn try_clone(&self) -> io::Result<Dir> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        let fd = retry(|| unsafe { libc::openat(self.raw(), c".".as_ptr(), flags) })?;
+        Ok(Dir { fd: unsafe { OwnedFd::from_raw_fd(fd) }, path: self.path.clone() })
+    }
+
+    pub fn mkdir(&self, name: &OsStr, mode: u32) -> io::Result<()> {
+        let c = cstr(name)?;
+        retry(|| unsafe { libc::mkdirat(self.raw(), c.as_ptr(), mode as libc::mode_t) })?;
+        Ok(())
+    }
+
+    pub fn rmdir(&self, name: &OsStr) -> io::Result<()> {
+        let c = cstr(name)?;
+        retry(|| unsafe { libc::unlinkat(self.raw(), c.as_ptr(), libc::AT_REMOVEDIR) })?;
+        Ok(())
+    }
+
+    /// Opens `name` for reading without following a link there and without blocking
+    /// (a FIFO opens at once, with no writer); the caller checks what it got.
+    pub fn open_read(&self, name: &OsStr) -> io::Result<File> {
+        let c = cstr(name)?;
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY;
+        let fd = retry(|| unsafe { libc::openat(self.raw(), c.as_ptr(), flags) })?;
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Renames `from` in this directory to `to` in `dest`, both named relative to
+    /// their directory's descriptor. Where the OS has no flag for `how`, `EINVAL`.
+    pub fn rename_into(&self, from: &OsStr, dest: &Dir, to: &OsStr, how: super::RenameHow) -> io::Result<()> {
+        use super::RenameHow;
+        let (f, t) = (cstr(from)?, cstr(to)?);
+        #[cfg(target_os = "linux")]
+        {
+            let flags = match how {
+                RenameHow::Replace => 0,
+                RenameHow::NoReplace => libc::RENAME_NOREPLACE,
+                RenameHow::Exchange => libc::RENAME_EXCHANGE,
+            };
+            retry(|| unsafe { libc::renameat2(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr(), flags) })?;
+        }
+        #[cfg(target_os = "macos")]
+        {
+            let flags = match how {
+                RenameHow::Replace => 0,
+                RenameHow::NoReplace => libc::RENAME_EXCL,
+                RenameHow::Exchange => libc::RENAME_SWAP,
+            };
+            retry(|| unsafe { libc::renameatx_np(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr(), flags) })?;
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+        {
+            if how != RenameHow::Replace {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            retry(|| unsafe { libc::renameat(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr()) })?;
+        }
+        Ok(())
+    }
+
+    /// The names in this directory (without `.` and `..`), read through a descriptor
+    /// of its own, so the directory is never looked up by path again.
+    pub fn names(&self) -> io::Result<Vec<std::ffi::OsString>> {
+        let Some(errno) = errno_location() else {
+            // No known way to read errno here: by path.
+            return std::fs::read_dir(&self.path)?.map(|e| e.map(|e| e.file_name())).collect();
+        };
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(self.try_clone()?.fd);
+        let dirp = unsafe { libc::fdopendir(raw) };
+        if dirp.is_null() {
+            let err = io::Error::last_os_error();
+            unsafe { libc::close(raw) };
+            return Err(err);
+        }
+        // The stream owns the descriptor now; closedir closes it.
+        let mut names = Vec::new();
+        let result = loop {
+            // readdir tells the end from an error only through errno.
+            unsafe { *errno = 0 };
+            let entry = unsafe { libc::readdir(dirp) };
+            if entry.is_null() {
+                let code = unsafe { *errno };
+                break if code == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(code)) };
+            }
+            let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+            if name != b"." && name != b".." {
+                names.push(OsStr::from_bytes(name).to_os_string());
+            }
+        };
+        unsafe { libc::closedir(dirp) };
+        result.map(|()| names)
+    }
+}
+
+fn errno_location() -> Option<*mut libc::c_int> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return Some(unsafe { libc::__errno_location() });
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    return Some(unsafe { libc::__error() });
+    #[allow(unreachable_code)]
+    None
+}
+
+// The field types differ between platforms (dev_t is i32 on macOS): the casts are needed there.
+#[allow(clippy::unnecessary_cast)]
+fn info_from_stat(st: &libc::stat) -> EntryInfo {
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => FileKind::File,
+        libc::S_IFDIR => FileKind::Dir,
+        libc::S_IFLNK => FileKind::Symlink,
+        libc::S_IFIFO => FileKind::Fifo,
+        libc::S_IFSOCK => FileKind::Socket,
+        libc::S_IFCHR => FileKind::CharDevice,
+        libc::S_IFBLK => FileKind::BlockDevice,
+        _ => FileKind::Other,
+    };
+    let modified = std::time::UNIX_EPOCH + Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec.clamp(0, 999_999_999) as u32);
+    EntryInfo {
+        kind,
+        id: (st.st_dev as u64, st.st_ino as u64),
+        uid: st.st_uid,
+        mode: st.st_mode as u32 & 0o7777,
+        size: st.st_size.max(0) as u64,
+        modified,
+    }
+}
+
+/// The (device, inode) of every file some process has open, from `/proc/*/fd`
+/// (only the processes this one may inspect: all of them as root, its own user's
+/// otherwise); `None` where there is no `/proc`. `sweep` leaves such files alone: an
+/// orphaned temp that another program still reads is in use.
+pub fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let procs = std::fs::read_dir("/proc").ok()?;
+        let mut ids = std::collections::HashSet::new();
+        for proc_entry in procs.flatten() {
+            let pid = proc_entry.file_name();
+            if !pid.as_bytes().iter().all(u8::is_ascii_digit) {
+                continue;
+            }
+            let Ok(fds) = std::fs::read_dir(proc_entry.path().join("fd")) else { continue };
+            for fd in fds.flatten() {
+                // stat follows the magic link to the open file itself; it never opens it.
+                if let Ok(meta) = std::fs::metadata(fd.path()) {
+                    ids.insert((meta.dev(), meta.ino()));
+                }
+            }
+        }
+        Some(ids)
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// `fsync`, except on macOS, where fsync only reaches the drive's cache and

@@ -130,7 +130,7 @@ impl Dir {
     /// anything exists at `name`, a dangling link included, and never follows one.
     /// [`Dir::stat_entry`]: the target was resolved with its links followed, and
     /// nothing here plants links the way a Unix sticky directory lets anyone.
-    pub fn lstat_entry(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
+    pub fn stat_entry_nofollow(&self, name: &OsStr) -> io::Result<Option<EntryStat>> {
         self.stat_entry(name)
     }
 
@@ -385,6 +385,20 @@ pub fn errno_from_os(code: i32) -> i32 {
         win::ERROR_BROKEN_PIPE | win::ERROR_NO_DATA => libc::EPIPE,
         _ => libc::EIO,
     }
+}
+
+/// What refusing a link looks like here (see `by_path.rs`).
+pub(crate) fn link_refused() -> io::Error {
+    os_error(win::ERROR_CANT_RESOLVE_FILENAME)
+}
+
+pub(crate) fn not_a_directory() -> io::Error {
+    os_error(win::ERROR_DIRECTORY)
+}
+
+/// No portable way to see other processes' open files.
+pub fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
+    None
 }
 
 #[cfg(test)]
