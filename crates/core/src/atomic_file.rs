@@ -594,14 +594,14 @@ mod tests {
 
     #[test]
     fn a_directory_that_mkdir_cannot_make_is_named_with_the_mkdir() {
-        // A link to a place whose parent is missing: the mkdir under it fails (even as
-        // root), after the open of the target's directory said only ENOENT.
+        // The second missing directory has a name no filesystem takes: its mkdir fails
+        // (even as root) after the first was made, and the error names that mkdir, not
+        // the open of the target. (Resolution does not stat names under a missing one.)
         let tmp = TempDir::new();
-        std::os::unix::fs::symlink(tmp.path().join("nowhere/deeper"), tmp.path().join("link")).unwrap();
-        let dir = tmp.path().join("link/sub");
+        let dir = tmp.path().join("sub").join("x".repeat(300));
         let opts = Options { mkdir: true, ..Options::durable() };
         let err = write_file(resolve(&dir.join("f")).unwrap(), b"x", &opts).unwrap_err();
-        assert_eq!((err.code(), err.syscall, err.path.as_deref()), ("ENOENT", "mkdir", Some(dir.as_path())));
+        assert_eq!((err.code(), err.syscall, err.path.as_deref()), ("ENAMETOOLONG", "mkdir", Some(dir.as_path())));
     }
 
     #[test]
