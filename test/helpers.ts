@@ -141,7 +141,7 @@ export function otherUserStage(files: string[] = []): string {
     for (const name of ['package.json', 'index.mjs', 'dist', 'bin', join('native', 'binding.js'), join('test', 'package.json')]) {
       cpSync(join(repoRoot, name), join(dir, name), { recursive: true });
     }
-    for (const name of readdirSync(join(repoRoot, 'native')).filter((n) => n.endsWith('.node'))) {
+    for (const name of readdirSync(join(repoRoot, 'native')).filter((n) => n.endsWith('.node') || n.endsWith('.js'))) {
       copyFileSync(join(repoRoot, 'native', name), join(dir, 'native', name));
     }
     mkdirSync(join(dir, 'test', 'fixtures'), { recursive: true });

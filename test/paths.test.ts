@@ -94,6 +94,17 @@ describe('disk errors about the path arrive through the promise or callback', ()
   for (const [what, make, code] of bad) {
     for (const [name, api] of apis) {
       if (name === 'writeFileSync') continue;
+      if (name === 'writeDataset' && /(\/|\/\.\.?)$/.test(make('d'))) {
+        // A dataset's name must be its last component: `sub/..` and `/` are refused as
+        // bad arguments before the disk is touched (they would name a directory the
+        // dataset replaces whole), so they throw, as other bad arguments do.
+        it(`${name}: ${what} is a bad argument, thrown before the disk is touched`, () => {
+          const dir = setup();
+          expect(() => api(make(dir))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+          expect(readFileSync(join(dir, 'config.json'), 'utf8')).toBe('old');
+        });
+        continue;
+      }
       it(`${name}: ${what} rejects with ${code}, never throws`, async () => {
         const dir = setup();
         let settled: Promise<unknown> | undefined;
