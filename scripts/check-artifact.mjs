@@ -69,8 +69,9 @@ if (target.includes('-linux-')) {
   if (!/\bnapi_register_module_v1\b/.test(exportTable)) failures.push('napi_register_module_v1 is not exported');
   const dlls = [...pe.matchAll(/DLL Name: (\S+)/g)].map((m) => m[1]);
   facts.push(`imports ${dlls.join(' ')}`);
-  // A mingw build must not need mingw's runtime DLLs, which no Windows machine has.
-  const foreign = dlls.filter((d) => /libgcc|libwinpthread|libstdc\+\+/i.test(d));
+  // A mingw build must not need mingw's runtime DLLs, which no Windows machine has, nor
+  // libnode.dll: N-API comes from the host process (node.exe, or Electron) at load time.
+  const foreign = dlls.filter((d) => /libgcc|libwinpthread|libstdc\+\+|libnode|node\.exe/i.test(d));
   if (foreign.length) failures.push(`needs mingw runtime DLLs: ${foreign.join(', ')}`);
 }
 
