@@ -210,12 +210,21 @@ if (process.platform === 'win32' && process.env.AW_SMOKE_HOLDER) {
   await check('Windows: a reader holding the target open (no delete sharing) is waited out', async () => {
     const target = file('held.txt');
     writeFileSync(target, 'old');
-    const holder = spawn(process.env.AW_SMOKE_HOLDER, [target, '1500'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((res) => holder.stdout.once('data', res)); // "held"
+    // stderr piped, not inherited: under Wine a child given the parent's file as stderr
+    // never starts.
+    const holder = spawn(process.env.AW_SMOKE_HOLDER, [target, '1500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let holderErr = '';
+    holder.stderr.on('data', (d) => (holderErr += d));
+    const closed = new Promise((res) => holder.on('close', res));
+    await new Promise((res, rej) => {
+      holder.on('error', rej);
+      holder.stdout.once('data', res); // "held"
+      closed.then((code) => rej(new Error(`holder exited ${code} before holding: ${holderErr}`)));
+    });
     const t0 = Date.now();
     await aw(target, 'new');
     const took = Date.now() - t0;
-    await new Promise((res) => holder.on('close', res));
+    await closed;
     assert(readFileSync(target, 'utf8') === 'new', 'new content');
     assert(took >= 500, `the write waited for the holder (${took} ms)`);
     return `published after ${took} ms`;
