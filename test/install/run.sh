@@ -222,7 +222,7 @@ for cell in "${cells[@]}"; do
       node="$(node_wheel 22 musllinux_1_2_x86_64)"
       # Debian's musl loader cannot run this Node (no DT_RELR): a patched build of it can.
       ldso="$(bash test/install/musl-ldso.sh "$TOOLS/musl")"
-      run_cell "$cell" env -C "$work/app-linux-x64-musl" PATH="$nocargo_path" AW_SMOKE_LAUNCHER="$ldso" "$ldso" "$node" smoke.mjs
+      run_cell "$cell" env -C "$work/app-linux-x64-musl" PATH="$nocargo_path" AW_SMOKE_LAUNCHER="$ldso" AW_SMOKE_EXEC="$node" "$ldso" "$node" smoke.mjs
       ;;
     install-cost) run_cell "$cell" install_cost ;;
     *) echo "unknown cell $cell" >&2; exit 2 ;;

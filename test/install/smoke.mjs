@@ -4,7 +4,8 @@
 // same file started by the same runtime, so the multi-process checks cross real processes.
 //   node smoke.mjs            -> one line per check, then "N passed, N failed"; exit 1 on a failure
 // Env: AW_SMOKE_DIR (scratch dir, default a fresh one in the OS temp dir),
-//      AW_SMOKE_LAUNCHER (runs the children: qemu-aarch64-static where binfmt_misc is absent),
+//      AW_SMOKE_LAUNCHER (runs the children: qemu-aarch64-static where binfmt_misc is absent,
+//      a musl loader), AW_SMOKE_EXEC (the runtime the children run, default process.execPath),
 //      AW_SMOKE_HOLDER (Windows: a program that holds a file open without delete sharing).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -71,7 +72,9 @@ function self(args, { onStdout, ...opts } = {}) {
   return new Promise((resolve, reject) => {
     // Under qemu-user with no binfmt_misc, an aarch64 binary runs only through the launcher.
     const launcher = process.env.AW_SMOKE_LAUNCHER;
-    const [cmd, cmdArgs] = launcher ? [launcher, [process.execPath, ...argv]] : [process.execPath, argv];
+    // Started through a loader (ld-musl node ...), process.execPath is the loader itself.
+    const exe = process.env.AW_SMOKE_EXEC || process.execPath;
+    const [cmd, cmdArgs] = launcher ? [launcher, [exe, ...argv]] : [exe, argv];
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let out = '';
     let errOut = '';
@@ -81,7 +84,7 @@ function self(args, { onStdout, ...opts } = {}) {
     });
     child.stderr.on('data', (d) => (errOut += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child ${args[0]} exited ${code}: ${errOut}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child ${args[0]} exited ${code ?? signal}: ${errOut}`))));
   });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
