@@ -61,8 +61,13 @@ if (target.includes('-linux-')) {
 } else if (target.includes('-apple-')) {
   const syms = run('llvm-nm', ['-gU', file]);
   if (!/\s_napi_register_module_v1$/m.test(syms)) failures.push('_napi_register_module_v1 is not exported');
-  const minos = run('llvm-objdump', ['--macho', '--private-headers', file]).match(/(?:minos|version)\s+(\d+\.\d+)/);
+  const minos = run('llvm-objdump', ['--macho', '--private-headers', file]).match(/\bminos\s+(\d+\.\d+)/);
   if (minos) facts.push(`macOS >= ${minos[1]}`);
+  // Only what every Mac has: libSystem, the frameworks, /usr/lib (the first line is the file's own id).
+  const dylibs = run('llvm-objdump', ['--macho', '--dylibs-used', file]).split('\n').slice(2).map((l) => l.trim().split(' (')[0]).filter(Boolean);
+  facts.push(`links ${dylibs.map((d) => d.split('/').pop()).join(' ')}`);
+  const foreign = dylibs.filter((d) => !/^\/(usr\/lib|System\/Library)\//.test(d));
+  if (foreign.length) failures.push(`links non-system libraries: ${foreign.join(', ')}`);
 } else if (target.includes('-windows-')) {
   const pe = run('objdump', ['-p', file]);
   const exportTable = pe.slice(pe.indexOf('[Ordinal/Name Pointer] Table'));
