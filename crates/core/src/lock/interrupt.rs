@@ -37,8 +37,14 @@ pub(super) enum WaitError {
     AcquiredLate(i32),
 }
 
+/// The blocked thread's `pthread_t`, only ever handed back to `pthread_kill`. It is an
+/// integer on glibc and macOS but a pointer on musl, which Rust does not let cross threads
+/// (the Alpine build failed on it); it is an ID here, never dereferenced.
 #[cfg(unix)]
-type Thread = libc::pthread_t;
+#[derive(Clone, Copy)]
+struct Thread(libc::pthread_t);
+#[cfg(unix)]
+unsafe impl Send for Thread {}
 #[cfg(not(unix))]
 type Thread = ();
 
@@ -127,7 +133,7 @@ impl Interrupt {
                 if let Some(reason) = Interrupt::stop_reason(&mut state) {
                     return Err(WaitError::Interrupted(reason));
                 }
-                state.blocked = Some(unsafe { libc::pthread_self() });
+                state.blocked = Some(Thread(unsafe { libc::pthread_self() }));
             }
             let result = attempt(true);
             let reason = {
@@ -186,7 +192,7 @@ impl Interrupt {
 fn kick_now(state: &mut State) -> bool {
     #[cfg(unix)]
     if let (Some(thread), Some(sig)) = (state.blocked, signal::get()) {
-        unsafe { libc::pthread_kill(thread, sig) };
+        unsafe { libc::pthread_kill(thread.0, sig) };
         state.kicks += 1;
         state.next_kick = Some(Instant::now() + kick_backoff(state.kicks));
         return true;
