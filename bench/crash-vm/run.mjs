@@ -22,9 +22,13 @@
 // and `no-dir-fsync` are the model's self-test (writers that must lose writes).
 //
 //   node bench/crash-vm/run.mjs [--model os|power] [--trials 100] [--peer-trials 20]
-//        [--alone-trials 10] [--control-trials 10] [--fs ext4,xfs,btrfs]
-//        [--subjects atomicwriter,write-file-atomic,atomically,writeFile,...]
+//        [--alone-trials 10] [--control-trials 10] [--os-control-trials 0]
+//        [--os-controls no-fsync,no-dir-fsync] [--fs ext4,ext4-defaults,xfs,btrfs]
+//        [--subjects atomicwriter,write-file-atomic,atomically,writeFile,...,no-fsync]
 //        [--parallel 2] [--max-delay 12] [--smoke] [--merge] [--log FILE] [--report]
+// (the os model's default subjects are our APIs and the peers; the power model's is
+// `atomicwriter` alone; --os-control-trials adds OS-crash boots of the self-test's
+// writers to a power run, into the same log).
 // --trials counts boots of `atomicwriter` (all five APIs) per filesystem; --alone-trials
 // boots of each API alone, which no other API's directory fsync can cover for.
 // The os model writes bench/results/crash-vm.md and .json (not with --smoke or --log;
@@ -81,7 +85,9 @@ const smoke = values.smoke;
 const kinds = values.fs.split(',');
 // --smoke: `atomicwriter` once per filesystem, unless --subjects / --trials say otherwise.
 const given = (flag) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`));
-const subjects = smoke && !given('--subjects') ? ['atomicwriter'] : values.subjects.split(',');
+// --model power without --subjects: `atomicwriter` only (`--model power --trials 3` is
+// three boots per filesystem; peers and the self-test are asked for by name).
+const subjects = (smoke || values.model === 'power') && !given('--subjects') ? ['atomicwriter'] : values.subjects.split(',');
 for (const fs of kinds) if (!FILESYSTEMS[fs]) throw new Error(`unknown filesystem ${fs}; one of ${Object.keys(FILESYSTEMS)}`);
 for (const s of subjects) if (s !== 'atomicwriter' && !SUBJECTS[s]) throw new Error(`unknown subject ${s}`);
 const trialsOf = (subject) => {
