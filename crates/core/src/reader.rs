@@ -45,11 +45,17 @@ pub struct DatasetDir {
 }
 
 impl DatasetDir {
-    /// `ENOENT` when the directory does not exist, `ENOTDIR` when it is not one.
+    /// `ENOENT` when the directory does not exist, `ENOTDIR` when it is not one,
+    /// `EACCES` when a link on the way is one another user planted in a sticky
+    /// directory (see [`crate::target::follow`]).
     pub fn open(path: &Path) -> Result<DatasetDir> {
-        Dir::open(path)
-            .map(|dir| DatasetDir { dir })
-            .map_err(|e| Error::from_io(e, "opendir", path))
+        let real = crate::target::follow(path)?;
+        let mut dir = Dir::open(&real).map_err(|e| Error::from_io(e, "opendir", path))?;
+        // Messages name the path the caller gave (on Unix the descriptor is what is used).
+        if cfg!(unix) {
+            dir.path = path.to_path_buf();
+        }
+        Ok(DatasetDir { dir })
     }
 
     pub fn read_marker(&self) -> Result<Marker> {

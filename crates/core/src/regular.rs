@@ -49,13 +49,16 @@ pub const MAX_READ: u64 = (1 << 31) - 1;
 /// more than [`MAX_READ`] bytes.
 pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
     const REFUSED: &str = "only regular files are read: a FIFO would block, a device may never end";
-    let mut file = open_nonblocking(path).map_err(|e| {
+    // Links are followed here, under the rule writes follow (a link planted by another
+    // user in /tmp is refused), and the open then follows none: errors name `path`.
+    let real = crate::target::follow(path)?;
+    let mut file = open_nonblocking(&real).map_err(|e| {
         let err = Error::from_io(e, "open", path);
         match err.errno {
             // Not a missing directory to create, as for a write: nothing to read.
             libc::ENOENT => err.with_detail("no file exists at that path"),
             // What open(2) answers for a socket: say what is there.
-            libc::ENXIO => match std::fs::metadata(path) {
+            libc::ENXIO => match std::fs::metadata(&real) {
                 Ok(meta) if !meta.is_file() => not_regular(path, "open", describe(&meta), REFUSED),
                 _ => err,
             },
@@ -87,7 +90,11 @@ pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
 fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // O_NOCTTY: a terminal planted at the path never becomes our controlling one.
-    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
+    // O_NOFOLLOW: `path` is already resolved; a link swapped in since is ELOOP.
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
+        .open(path)
 }
 
 #[cfg(not(unix))]

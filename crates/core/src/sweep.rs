@@ -28,7 +28,10 @@ use std::time::{Duration, SystemTime};
 const STAGING_MODE: u32 = 0o700;
 
 pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<PathBuf>> {
-    let handle = Dir::open(dir).map_err(|e| Error::from_io(e, "opendir", dir))?;
+    // A link on the way is followed only under the rule writes follow: a link another
+    // user planted in /tmp never makes root sweep a directory of its choosing.
+    let real = crate::target::follow(dir)?;
+    let handle = Dir::open(&real).map_err(|e| Error::from_io(e, "opendir", dir))?;
     let names = handle
         .names()
         .map_err(|e| Error::from_io(e, "scandir", dir))?;

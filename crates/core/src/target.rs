@@ -56,6 +56,24 @@ pub fn resolve(path: &Path) -> Result<Target> {
     return resolve_lexically(path);
 }
 
+/// The real path a read, a verify or a sweep opens for `path`: every link on the way
+/// followed under the same `protected_symlinks` rule as [`resolve`] (a planted link is
+/// `EACCES`, never followed), so no caller's path reaches, through another user's link,
+/// what the caller could not have been tricked into writing. The walk stops at the
+/// first component that is missing or not a directory, and the rest is appended as
+/// given: the open that follows fails there with the error `open(2)` gives (`ENOENT`,
+/// `ENOTDIR`), reported for the path as given. A trailing `/`, `.` or `..` is kept.
+pub fn follow(path: &Path) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::new(libc::ENOENT, "open", Some(path)));
+    }
+    #[cfg(unix)]
+    return walk::follow(path);
+    // No sticky directories to plant links in: the OS follows links as it opens.
+    #[cfg(not(unix))]
+    return Ok(path.to_path_buf());
+}
+
 /// Where components cannot be walked as bytes: follow the final links and let the OS
 /// canonicalize the directory.
 #[cfg(not(unix))]
@@ -131,6 +149,50 @@ mod walk {
     }
 
     pub(super) fn resolve(path: &Path) -> Result<Target> {
+        match walk(path, Purpose::Write)? {
+            Walked::Target(target) => Ok(target),
+            // A write walk always ends in a target; split it anyway rather than panic.
+            Walked::Path(real) => Target::from_resolved(&real),
+        }
+    }
+
+    pub(super) fn follow(path: &Path) -> Result<PathBuf> {
+        match walk(path, Purpose::Read)? {
+            Walked::Path(real) => Ok(real),
+            Walked::Target(target) => Ok(target.path()),
+        }
+    }
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Purpose {
+        /// A target to create or replace: missing directories are `mkdir`'s, and shapes
+        /// that can only name a directory are errors.
+        Write,
+        /// Something that must exist: the walk stops where the path stops being walkable
+        /// and leaves the error to the open.
+        Read,
+    }
+
+    enum Walked {
+        Target(Target),
+        Path(PathBuf),
+    }
+
+    /// `dir` with what is left of the walk appended as given (a trailing `/` kept).
+    fn rest_of(mut dir: PathBuf, queue: VecDeque<Part>) -> PathBuf {
+        for part in queue {
+            match part {
+                Part::Name(n) => dir.push(n),
+                Part::Dot => dir.push("."),
+                Part::DotDot => dir.push(".."),
+                Part::Slash => dir.push(""),
+            }
+        }
+        dir
+    }
+
+    fn walk(path: &Path, purpose: Purpose) -> Result<Walked> {
+        let read = purpose == Purpose::Read;
         let text = path.as_os_str().as_bytes();
         let fail = |errno: i32| Error::new(errno, "open", Some(path));
         // `dir` exists and has no link in it; `missing` are names under it that do not
@@ -162,6 +224,7 @@ mod walk {
                 Part::Name(n) => {
                     let candidate = dir.join(&n);
                     match std::fs::symlink_metadata(&candidate) {
+                        Err(_) if read => return Ok(Walked::Path(rest_of(candidate, queue))),
                         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                             if last {
                                 name = Some(n);
@@ -187,11 +250,16 @@ mod walk {
                             push_front(&mut queue, link);
                         }
                         Ok(meta) if meta.is_dir() && !last => dir.push(&n),
+                        Ok(_) if read => return Ok(Walked::Path(rest_of(candidate, queue))),
                         Ok(_) if last => name = Some(n),
                         Ok(_) => return Err(fail(libc::ENOTDIR)),
                     }
                 }
             }
+        }
+        if read {
+            // The path named a directory (`.`, `..` or `/` at the end): `dir` is it.
+            return Ok(Walked::Path(if dir_required { dir.join("") } else { dir }));
         }
         if dir_required {
             // open(2) with O_CREAT: a missing directory above is ENOENT, anything else
@@ -200,7 +268,7 @@ mod walk {
         }
         let name = name.ok_or_else(|| fail(libc::EISDIR))?;
         dir.extend(missing);
-        Ok(Target { dir, name })
+        Ok(Walked::Target(Target { dir, name }))
     }
 
     /// The kernel's `protected_symlinks` rule (fs/namei.c `may_follow_link`): in a
@@ -219,8 +287,8 @@ mod walk {
         }
         Err(Error::new(libc::EACCES, "open", Some(path)).with_detail(format!(
             "refusing to follow the symlink '{}', owned by uid {}, in the sticky world-writable directory '{}' (owned by uid {}): \
-             another user may have planted it to redirect this write; the kernel's protected_symlinks rule forbids it too. \
-             Remove the link, or write to the file's real path",
+             another user may have planted it to redirect this call; the kernel's protected_symlinks rule forbids it too. \
+             Remove the link, or use the real path",
             link.display(),
             link_meta.uid(),
             dir.display(),
@@ -359,5 +427,36 @@ mod tests {
         assert_eq!(resolve(&own).unwrap().name, "victim");
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
         assert_eq!(resolve(&planted).unwrap().name, "victim");
+        // Reads follow the same rule.
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert_eq!(follow(&planted).unwrap_err().errno, libc::EACCES);
+        assert_eq!(
+            follow(&dir_link.join("victim")).unwrap_err().errno,
+            libc::EACCES
+        );
+        assert_eq!(
+            follow(&own).unwrap(),
+            std::fs::canonicalize(tmp.path().join("victim")).unwrap()
+        );
+    }
+
+    #[test]
+    fn follow_leaves_what_cannot_be_walked_to_the_open() {
+        let tmp = TempDir::new();
+        let d = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::write(d.join("f"), b"x").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink("sub", d.join("ls")).unwrap();
+        for (given, real) in [
+            ("ls", "sub"),
+            ("ls/", "sub/"),
+            ("ls/.", "sub/"),
+            ("ls/..", ""),
+            ("f/x", "f/x"),
+            ("f/", "f/"),
+            ("missing/../f", "missing/../f"),
+        ] {
+            assert_eq!(follow(&d.join(given)).unwrap(), d.join(real), "{given}");
+        }
     }
 }

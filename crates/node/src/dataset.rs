@@ -157,8 +157,10 @@ pub fn digest_file(
 ) -> Result<Object<'_>> {
     let path = to_path(&path);
     run_async(env, move || {
+        // A caller's path: its links are followed under the core's sticky-directory rule.
+        let real = core::target::follow(&path)?;
         let digest =
-            checksum::digest_file(&path).map_err(|e| core::Error::from_io(e, "open", &path))?;
+            checksum::digest_file(&real).map_err(|e| core::Error::from_io(e, "open", &path))?;
         Ok(Digest {
             bytes: digest.bytes as f64,
             crc32c: Some(digest.crc32c),
