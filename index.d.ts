@@ -442,7 +442,10 @@ declare namespace writeFileAtomic {
   interface FormatWriteOptions extends WriteOptions {
     /** Format name (case-insensitive); default: from the file name's extension. */
     format?: FormatName | (string & {});
-    /** After the file is published, write a `_SUCCESS` manifest (size, CRC32C, rows) beside it. */
+    /**
+     * After the file is published, write a `_SUCCESS` manifest (size, CRC32C, rows) beside it.
+     * A `_SUCCESS` there that is not a regular file rejects the write (`EINVAL`) before the file is published.
+     */
     marker?: boolean;
     /** json: spaces (0 to 10) or a whitespace string; default 2. */
     indent?: number | string;

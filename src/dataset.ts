@@ -345,7 +345,7 @@ function checkDatasetName(path: string | Buffer): void {
 function explain(err: unknown, target: string | Buffer): never {
   const error = err as NodeStyleError;
   if (error?.code === 'ENOTEMPTY' && error.syscall === 'rename') {
-    error.message = `ENOTEMPTY: ${String(target)} is a directory that is not a dataset (it holds no ${MARKER} and is not empty); writeDataset replaces it only with replace: 'any'`;
+    error.message = `ENOTEMPTY: ${String(target)} is a directory that is not a dataset (it holds no regular ${MARKER} file and is not empty); writeDataset replaces it only with replace: 'any'`;
   } else if (error?.code === 'ESTALE') {
     error.message = `ESTALE: the staging directory ${String(error.path)} was replaced while the dataset was written (someone renamed it and put something else at its name); nothing was published`;
   }

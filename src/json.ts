@@ -4,7 +4,7 @@
 
 import { abortError, invalidArgType, toNodeError, type NodeStyleError } from './errors';
 import { native } from './native';
-import { retryOnFdExhaustion } from './fd-wait';
+import { HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
 import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
 import { isS3Url, s3 } from './s3/url';
@@ -319,8 +319,11 @@ export function updateJson<T = unknown>(
   const defaultText = defaultData === undefined ? undefined : serialize(defaultData, format, file);
   // Out of descriptors at the lock, the read or the write's open: nothing was written
   // and the lock is given back, so the whole update waits its turn and runs again
-  // (`fn` may run more than once, as on S3).
-  return retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved }));
+  // (`fn` may run more than once, as on S3). The wait is lock()'s: the descriptors it
+  // needs may be held by the caller (its own locks and open files), so it ends once
+  // none of ours came back for a while, and never outlasts `lockTimeout`.
+  const fdWait = { totalMs: timeout, idleMs: HANDED_OUT_IDLE_MS };
+  return retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved }), fdWait);
 }
 
 interface UpdatePlan {

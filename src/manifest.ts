@@ -120,10 +120,26 @@ export function checkNotMarker(filePath: string | Buffer): void {
   throw error;
 }
 
-/** Removes a `_SUCCESS` beside `filePath`: the first step of a marked single-file write. */
+/**
+ * Removes a (regular) `_SUCCESS` beside `filePath`, durably. A FIFO, socket or device
+ * there is refused (EINVAL) and left: removing it would let the new marker replace it.
+ */
 export function removeMarker(filePath: PathLike, options: { fsync?: boolean } = {}): Promise<void> {
   const marker = markerBeside(String(checkPath(filePath)));
   return withTarget(marker, (target) => native().removeDurable(target, options.fsync ?? true));
+}
+
+/**
+ * Makes way for the marker, just before the commit of the file it will describe. A
+ * replacing write retires the stale marker; a create-only one replaces nothing (it fails
+ * with EEXIST if the file exists) and removes nothing, so that a failed write never
+ * changes the marker: it only checks. Either way a `_SUCCESS` that is not a regular
+ * file fails the write before the data is published, not after.
+ */
+export function makeWayForMarker(filePath: PathLike, options: { fsync?: boolean; exclusive?: boolean }): Promise<void> {
+  if (!options.exclusive) return removeMarker(filePath, options);
+  const marker = markerBeside(String(checkPath(filePath)));
+  return withTarget(marker, (target) => native().checkRegular(target));
 }
 
 /**
@@ -170,9 +186,8 @@ export async function writeWithMarker(
     const { bytes, crc32c } = await file.digest();
     // Retired only now: a failure or kill while producing leaves the old file with the
     // marker that describes it; from here to the new marker there is none, never a
-    // stale one beside new content. A create-only commit replaces nothing: the marker
-    // stays until the new one (a failed write never changes it).
-    if (!options?.exclusive) await removeMarker(path, { fsync: options?.fsync });
+    // stale one beside new content.
+    await makeWayForMarker(path, { fsync: options?.fsync, exclusive: options?.exclusive });
     await file.commit();
     info = { ...extra, bytes, checksum: crc32c ?? undefined };
   } finally {

@@ -5,7 +5,7 @@
 
 import { openAtomicFrom } from './atomic-file';
 import { invalidArgType, throwIfAborted } from './errors';
-import { checkNotMarker, removeMarker, writeFileMarker } from './manifest';
+import { checkNotMarker, makeWayForMarker, writeFileMarker } from './manifest';
 import { prepareFormat, type FormatJob } from './formats/dispatch';
 import type { FormatOptions } from './formats/registry';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
@@ -40,11 +40,6 @@ interface Written {
 
 async function serializeInto(target: string | Buffer, job: FormatJob, resolved: ResolvedOptions, marker: boolean): Promise<Written> {
   throwIfAborted(resolved.signal);
-  // The stale marker is retired just before a commit that replaces the file it
-  // describes. A create-only commit replaces nothing (it fails with EEXIST if the
-  // file exists): the marker stays until the new one is written after it, so a
-  // write that fails never changes the marker.
-  const retire = marker && !resolved.native.exclusive;
   const file = await openAtomicFrom(target, resolved);
   try {
     if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
@@ -54,7 +49,8 @@ async function serializeInto(target: string | Buffer, job: FormatJob, resolved: 
     const { rows, bytes } = await job.run(file);
     throwIfAborted(resolved.signal);
     const crc32c = marker && !job.byPath ? ((await file.digest()).crc32c ?? undefined) : undefined;
-    if (retire) await removeMarker(target.toString(), { fsync: resolved.native.fsync });
+    // The stale marker is retired (or, create-only, checked) just before the commit.
+    if (marker) await makeWayForMarker(target, { fsync: resolved.native.fsync, exclusive: resolved.native.exclusive });
     await file.commit(job.byPath);
     return { bytes: job.byPath ? undefined : bytes, rows, crc32c };
   } finally {

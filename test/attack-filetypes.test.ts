@@ -6,11 +6,10 @@
 // must release the lock. Each case runs in a child process with a deadline, so a
 // regression that blocks the main thread fails the test instead of hanging it.
 import { spawnSync } from 'node:child_process';
-import { lstatSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { entries, hasCommand, isRoot, lastJson, repoRoot, runNode, scratch } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { entries, fileIdentity, hasCommand, isRoot, lastJson, listenUnix, repoRoot, runNode, scratch } from './helpers.js';
 
 const apis = ['writeFile', 'writeFileSync', 'writeJson', 'updateJson', 'createWriteStream', 'openAtomic', 'write-file-atomic', 'readJson'] as const;
 type ApiName = (typeof apis)[number];
@@ -73,28 +72,11 @@ async function callAll(path: string, names: readonly ApiName[]): Promise<Record<
   return lastJson(result);
 }
 
-function identity(path: string): string {
-  const st = lstatSync(path);
-  const kind = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : st.isFile() ? 'file' : 'other';
-  return `${kind}:${st.ino}:${st.rdev}:${st.mode.toString(8)}`;
-}
-
-const servers: Server[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.close();
-});
-
-function listen(path: string): Promise<void> {
-  const server = createServer();
-  servers.push(server);
-  return new Promise((resolve) => server.listen(path, resolve));
-}
-
 const canMknod = isRoot && hasCommand('mknod');
 
 const kinds: Array<[string, string, (path: string) => Promise<void>, boolean]> = [
   ['a FIFO', 'is a FIFO', async (p) => void spawnSync('mkfifo', [p]), hasCommand('mkfifo')],
-  ['a unix socket', 'is a socket', (p) => listen(p), true],
+  ['a unix socket', 'is a socket', (p) => listenUnix(p), true],
   ['a copy of /dev/null (mknod c 1 3)', 'is a character device', async (p) => void spawnSync('mknod', [p, 'c', '1', '3']), canMknod],
 ];
 
@@ -104,7 +86,7 @@ describe('special files at the target are refused, kept, and never block', () =>
       const dir = scratch();
       const path = join(dir, 'target.json');
       await make(path);
-      const before = identity(path);
+      const before = fileIdentity(path);
       const writers = apis.filter((a) => a !== 'readJson');
       const out = await callAll(path, apis);
       for (const name of writers) {
@@ -120,7 +102,7 @@ describe('special files at the target are refused, kept, and never block', () =>
       expect(out.readJson!.hung).toBeUndefined();
       expect(out.updateJson!.ticks + out.readJson!.ticks).toBeGreaterThan(0);
       expect(out.lockFree, 'updateJson released its lock').toBe(true);
-      expect(identity(path)).toBe(before);
+      expect(fileIdentity(path)).toBe(before);
       // Nothing else appeared beside it but updateJson's lock file.
       expect(entries(dir)).toEqual(['target.json', 'target.json.lock']);
       expect(statSync(join(dir, 'target.json.lock')).isFile()).toBe(true);

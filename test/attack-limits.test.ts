@@ -1,8 +1,9 @@
 // Limits, in real child processes: an age no Duration holds (`olderThan: Infinity`,
 // a huge CLI `--older-than`) must not panic and abort the process (it used to exit
 // 134); and with every descriptor in use (`ulimit -n 64`), lock() and openAtomic(),
-// whose descriptors the caller keeps, fail with EMFILE after a short bounded wait
-// (saying so) instead of waiting a minute, and still get one that is freed meanwhile.
+// whose descriptors the caller keeps, and updateJson() (its lock is lock()'s), fail
+// with EMFILE after a short bounded wait (saying so) instead of waiting a minute, and
+// still get one that is freed meanwhile.
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,6 +60,7 @@ const FILLED = `
   const dir = process.argv[1];
   (async () => {
     await aw.writeFile(dir + '/warm', 'x'); // binding loaded, core threads started
+    fs.writeFileSync(dir + '/j.json', '{"old":true}');
     const held = [];
     try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
     const calls = {
@@ -67,6 +69,8 @@ const FILLED = `
       withLock: () => aw.withLock(dir + '/c.lock', () => 1),
       openAtomic: () => aw.openAtomic(dir + '/f'),
       atomicWrite: () => aw.atomicWrite(dir + '/g', () => {}),
+      // Its lock is lock()'s, and waits as lock() does (it used to take 60 s).
+      updateJson: () => aw.updateJson(dir + '/j.json', () => ({ a: 1 })),
     };
     const out = { filled: held.length };
     for (const [name, call] of Object.entries(calls)) {
@@ -84,21 +88,22 @@ const FILLED = `
     const lock = await aw.lock(dir + '/d.lock').then((l) => { l.release(); return 'ok'; }, (e) => e.code);
     const file = await aw.openAtomic(dir + '/h').then((f) => { f.abort(); return 'ok'; }, (e) => e.code);
     out.freedMeanwhile = { lock, file };
+    out.json = fs.readFileSync(dir + '/j.json', 'utf8');
     console.log(JSON.stringify(out));
     process.exit(0);
   })();
 `;
 
 describe('out of descriptors (ulimit -n 64)', () => {
-  it('lock() and openAtomic() fail with EMFILE within about a second, saying they waited', async () => {
+  it('lock(), openAtomic() and updateJson() fail with EMFILE within about a second, saying they waited', async () => {
     const dir = scratch();
     // No ATOMICWRITER_EMFILE_WAIT_MS: the default (60 s for whole-file writes) applies.
     const env = { ...process.env };
     delete env.ATOMICWRITER_EMFILE_WAIT_MS;
     const result = await run('bash', ['-c', `ulimit -n 64 && exec "${process.execPath}" -e "$0" "$1"`, FILLED, dir], { env });
-    const out = lastJson<Record<string, { ok?: boolean; hung?: boolean; code?: string; message?: string; ms: number }> & { filled: number; freedMeanwhile: unknown }>(result);
+    const out = lastJson<Record<string, { ok?: boolean; hung?: boolean; code?: string; message?: string; ms: number }> & { filled: number; freedMeanwhile: unknown; json: string }>(result);
     expect(out.filled).toBeGreaterThan(0);
-    for (const name of ['lock', 'withLock', 'openAtomic', 'atomicWrite']) {
+    for (const name of ['lock', 'withLock', 'openAtomic', 'atomicWrite', 'updateJson']) {
       const o = out[name]!;
       expect(o, name).toMatchObject({ code: 'EMFILE' });
       expect(o.message, name).toMatch(/waited \d+ ms for descriptors to be released/);
@@ -108,5 +113,9 @@ describe('out of descriptors (ulimit -n 64)', () => {
     expect(out.tryLock).toMatchObject({ code: 'EMFILE' });
     expect(out.tryLock!.ms).toBeLessThan(500);
     expect(out.freedMeanwhile).toEqual({ lock: 'ok', file: 'ok' });
+    // updateJson failed at its lock file and changed nothing.
+    expect(out.updateJson!.message).toContain('j.json.lock');
+    expect(out.json).toBe('{"old":true}');
+    expect(entries(dir).filter((n) => n.startsWith('j.json'))).toEqual(['j.json']);
   });
 });

@@ -212,3 +212,25 @@ export function stickyScratch(prefix = 'aw-sticky-'): string {
   chmodSync(dir, 0o1777);
   return dir;
 }
+
+// ---- Special files planted at paths the library opens (FIFOs, sockets, devices).
+import { createServer, type Server } from 'node:net';
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A unix socket at `path` (a listening server, closed after the test). */
+export function listenUnix(path: string): Promise<void> {
+  const server = createServer();
+  servers.push(server);
+  return new Promise((resolve) => server.listen(path, resolve));
+}
+
+/** What is at `path`: its type, inode, device and mode, so that a replacement shows. */
+export function fileIdentity(path: string): string {
+  const st = lstatSync(path);
+  const kind = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : st.isFile() ? 'file' : 'other';
+  return `${kind}:${st.ino}:${st.rdev}:${st.mode.toString(8)}`;
+}

@@ -116,14 +116,8 @@ impl AtomicFile {
         // The name itself, not through a link: resolution followed every link already,
         // so a link here appeared since, and is not what the caller named.
         let existing = dir.stat_entry_nofollow(&target.name).map_err(open_err)?;
-        if let Some(stat) = existing {
-            if stat.is_dir {
-                return Err(Error::new(libc::EISDIR, "open", Some(&target_path)));
-            }
-            if !stat.is_file {
-                let found = std::fs::symlink_metadata(&target_path).map_or("not a regular file", |m| regular::describe(&m));
-                return Err(regular::not_regular(&target_path, "open", found, "atomicwriter replaces only regular files and left it as it is"));
-            }
+        if let Some(stat) = &existing {
+            refuse_unless_regular(stat, &target_path, "open")?;
         }
         let mode = opts.mode.or(existing.map(|s| kept_setid_bits(s.mode, s.gid))).unwrap_or_else(|| 0o666 & !sys::umask());
         let owner = opts.owner.or_else(|| {
@@ -371,12 +365,45 @@ impl Drop for AtomicFile {
     }
 }
 
+/// A directory, link or special file where a regular file is to be replaced or removed
+/// is refused: a FIFO, socket or device is someone's channel, not content of ours.
+fn refuse_unless_regular(stat: &sys::EntryStat, target_path: &Path, syscall: &'static str) -> Result<()> {
+    if stat.is_dir {
+        return Err(Error::new(libc::EISDIR, syscall, Some(target_path)));
+    }
+    if !stat.is_file {
+        let found = std::fs::symlink_metadata(target_path).map_or("not a regular file", |m| regular::describe(&m));
+        return Err(regular::not_regular(target_path, syscall, found, "atomicwriter replaces only regular files and left it as it is"));
+    }
+    Ok(())
+}
+
+/// Fails unless `target` is missing or a regular file. A create-only marked write
+/// checks its `_SUCCESS` this way before its commit (it removes nothing): a FIFO there
+/// refuses the whole write before anything is published.
+pub fn check_regular(target: &Target) -> Result<()> {
+    let target_path = target.path();
+    let dir = Dir::open(&target.dir).map_err(|e| Error::from_io(e, "open", &target_path))?;
+    match dir.stat_entry_nofollow(&target.name) {
+        Ok(Some(stat)) => refuse_unless_regular(&stat, &target_path, "open"),
+        Ok(None) => Ok(()),
+        Err(e) => Err(Error::from_io(e, "stat", &target_path)),
+    }
+}
+
 /// Removes `target` if present and (with `fsync`) syncs its directory, so that the
 /// removal is durable before anything published after it. Used to retire a stale
-/// `_SUCCESS` marker before the file it described is replaced.
+/// `_SUCCESS` marker before the file it described is replaced. Only a regular file is
+/// removed: the new marker would take the place of anything else, which the write
+/// path itself refuses, so removing it first would let that replace happen.
 pub fn remove_durable(target: &Target, fsync: bool) -> Result<()> {
     let target_path = target.path();
     let dir = Dir::open(&target.dir).map_err(|e| Error::from_io(e, "open", &target_path))?;
+    match dir.stat_entry_nofollow(&target.name) {
+        Ok(Some(stat)) => refuse_unless_regular(&stat, &target_path, "unlink")?,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(Error::from_io(e, "stat", &target_path)),
+    }
     match dir.unlink(&target.name) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -639,6 +666,23 @@ mod tests {
         remove_durable(&resolve(&path).unwrap(), true).unwrap();
         assert!(!path.exists());
         remove_durable(&resolve(&path).unwrap(), true).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn remove_durable_and_check_regular_refuse_a_fifo_and_leave_it() {
+        use std::os::unix::fs::FileTypeExt;
+        let tmp = TempDir::new();
+        let path = tmp.path().join("_SUCCESS");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let target = resolve(&path).unwrap();
+        for err in [remove_durable(&target, true).unwrap_err(), check_regular(&target).unwrap_err()] {
+            assert_eq!(err.code(), "EINVAL");
+            assert!(err.to_string().contains("is a FIFO, not a regular file"), "{err}");
+        }
+        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_fifo());
+        check_regular(&resolve(&tmp.path().join("missing")).unwrap()).unwrap();
     }
 
     #[test]

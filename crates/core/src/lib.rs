@@ -26,7 +26,7 @@ pub mod temp_registry;
 #[cfg(test)]
 mod test_support;
 
-pub use atomic_file::{remove_durable, write_file, AtomicFile, Options};
+pub use atomic_file::{check_regular, remove_durable, write_file, AtomicFile, Options};
 pub use error::{Error, Result};
 pub use shared_file::SharedFile;
 pub use target::{resolve, Target};

@@ -175,6 +175,13 @@ pub fn remove_durable(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolv
     run_async(env, move || core::remove_durable(&target, fsync))
 }
 
+/// Fails unless the file is missing or regular (see `core::check_regular`).
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn check_regular(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg) -> Result<Object<'_>> {
+    let target = resolved(env, &resolved_path)?;
+    run_async(env, move || core::check_regular(&target))
+}
+
 #[napi(catch_unwind, ts_return_type = "Promise<Array<string | Buffer>>")]
 pub fn sweep(env: &Env, #[napi(ts_arg_type = "string | Buffer")] dir: PathArg, older_than_ms: f64, dry_run: bool) -> Result<Object<'_>> {
     let dir = to_path(&dir);
