@@ -145,6 +145,7 @@ describe('unknown option names', () => {
     expect(() => aw.verify('s3://bucket/ds/', { ...s3, checksum: false } as never)).toThrow(expect.objectContaining(refused('checksum')));
     expect(() => aw.isComplete('s3://bucket/ds/', { ...s3, bogus: 1 } as never)).toThrow(expect.objectContaining(refused('bogus')));
     expect(() => aw.createWriteStream('s3://bucket/x.txt', { ...s3, fsyn: false } as never)).toThrow(expect.objectContaining(refused('fsyn')));
+    expect(() => aw.readJson('s3://bucket/x.json', { ...s3, defualt: {} } as never)).toThrow(expect.objectContaining(refused('defualt')));
     expect(entries(staging)).toEqual([]);
   });
 

@@ -210,7 +210,13 @@ async function readWithEtag(loc: S3Location, s3: ParsedS3Options, allowMissing =
 }
 
 /** The text of an object (readJson on s3://); `undefined` when it does not exist and `allowMissing`. */
-export async function readText(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
+/** readJson on S3: its own options (`default`, `reviver`) and the client's. */
+export function readText(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
+  checkOptionNames(options, ['default', 'reviver', ...S3_NAMES], []);
+  return readTextFrom(path, options, allowMissing);
+}
+
+async function readTextFrom(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
   return (await readWithEtag(parseS3Url(path), parseS3Options(options), allowMissing))?.text;
 }
 
