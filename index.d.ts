@@ -6,6 +6,7 @@ declare namespace writeFileAtomic {
   type PathLike = string | Buffer | URL;
   type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
 
+  /** `-1` for either leaves that one unchanged (the writer's), as in `fs.chown`. */
   interface Chown {
     uid: number;
     gid: number;
@@ -362,7 +363,7 @@ declare namespace writeFileAtomic {
     mode?: number | string;
     /** For `createWriteStream`: bytes buffered before `write()` returns false. */
     highWaterMark?: number;
-    /** Options of the format (indent, delimiter, ...). */
+    /** Options of the format (indent, delimiter, ...); a name neither the part nor its format reads is a TypeError (`ERR_INVALID_ARG_VALUE`), unless the format is a plugin that declares no `options`. */
     [option: string]: unknown;
   }
 
@@ -463,7 +464,7 @@ declare namespace writeFileAtomic {
     rowGroupSize?: number;
     /** parquet: min/max/null-count statistics per column chunk (default `true`). */
     statistics?: boolean;
-    /** Options of plugin formats. */
+    /** Options of plugin formats. A name that neither `write` nor the format reads (`delimter`) is a TypeError (`ERR_INVALID_ARG_VALUE`), unless the format is a plugin that declares no `options`. */
     [option: string]: unknown;
   }
 
@@ -490,6 +491,12 @@ declare namespace writeFileAtomic {
     extensions?: readonly string[];
     /** Throw (a TypeError) to refuse `data` or options before anything touches the disk. */
     validate?(data: unknown, options: FormatWriteOptions): void;
+    /**
+     * The option names the format reads (`['indent', 'sortKeys']`). With it, `write()` and
+     * `stage.write()` refuse a name that neither they nor the format read (a typo) with a
+     * TypeError (`ERR_INVALID_ARG_VALUE`); without it, every name is accepted and passed on.
+     */
+    options?: readonly string[];
     /** Replace a format or extensions registered before. */
     override?: boolean;
   }

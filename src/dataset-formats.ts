@@ -5,9 +5,9 @@
 import { setFormatWriter } from './dataset';
 import { isRawContent, prepareFormat } from './formats/dispatch';
 
-setFormatWriter((data, options) => {
-  if (options.format === undefined && isRawContent(data, options.name)) return undefined;
-  const job = prepareFormat(data, { ...options }, options.name);
+setFormatWriter((data, name, options, callNames) => {
+  if (options.format === undefined && isRawContent(data, name)) return undefined;
+  const job = prepareFormat(data, options, name, callNames);
   return {
     format: job.format.name,
     byPath: job.byPath,

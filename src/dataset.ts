@@ -12,7 +12,7 @@ import { abortError, invalidArgType, rethrow, toNodeError, type NodeStyleError }
 import { retryOnFdExhaustion } from './fd-wait';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { native } from './native';
-import { parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from './options';
+import { checkOptionNames, parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from './options';
 import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from './source';
 import { AtomicWriteStream, parseHighWaterMark } from './stream';
 import { isS3Url, s3 } from './s3/url';
@@ -73,11 +73,12 @@ export interface PreparedPart {
  * How parts are dispatched: installed by the formats glue (dataset-formats.ts, the
  * dispatch `write()` uses) so datasets get every format, plugins included, without
  * this module depending on them. `options` are the part's options (format options
- * included) and its `name`, whose extension picks the format when `options.format` is
- * absent. Returns `undefined` for content written as it is (bytes, byte streams);
+ * included); `name`'s extension picks the format when `options.format` is absent;
+ * `callNames` are the option names the stage reads itself (any other name must be the
+ * format's). Returns `undefined` for content written as it is (bytes, byte streams);
  * throws (a TypeError) for data or options the format refuses.
  */
-export type FormatWriter = (data: unknown, options: PartOptions & { name: string }) => PreparedPart | undefined;
+export type FormatWriter = (data: unknown, name: string, options: PartOptions, callNames: readonly string[]) => PreparedPart | undefined;
 
 let formatWriter: FormatWriter | undefined;
 
@@ -125,6 +126,11 @@ function isBytes(data: unknown): boolean {
   return typeof data === 'string' || ArrayBuffer.isView(data) || data instanceof ArrayBuffer || data instanceof SharedArrayBuffer;
 }
 
+/** What `stage.write` reads itself (a format reads its own options besides). */
+const PART_WRITE_OPTION_NAMES: readonly string[] = ['format', 'encoding', 'rows', 'mode', 'onProgress', 'totalBytes'];
+const PART_STREAM_OPTION_NAMES: readonly string[] = [...PART_WRITE_OPTION_NAMES, 'highWaterMark'];
+export const DATASET_OPTION_NAMES: readonly string[] = ['marker', 'fsync', 'mkdir', 'replace', 'signal'];
+
 function parseRows(rows: unknown): number | undefined {
   if (rows === undefined) return undefined;
   if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 0) throw invalidArgType('options.rows', 'a non-negative integer', rows);
@@ -167,7 +173,9 @@ export class Stage {
     const progress = progressOptions(options);
     const resolved = this.#partOptions(options);
     // The formats glue decides, as write() does, what is serialized and what is raw.
-    const prepared = formatWriter?.(data, { ...options, name });
+    const prepared = formatWriter?.(data, name, { ...options }, PART_WRITE_OPTION_NAMES);
+    // Content written as it is: no format reads options, only the stage.
+    if (!prepared) checkOptionNames(options, PART_WRITE_OPTION_NAMES, []);
     if (!prepared && !(isBytes(data) || isStreamSource(data))) {
       throw invalidArgType('data', 'a string, Buffer, TypedArray, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks; other values need a format, which the formats module provides', data);
     }
@@ -204,6 +212,7 @@ export class Stage {
     this.#checkOpen();
     checkPartName(name, this.#marker);
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+    checkOptionNames(options, PART_STREAM_OPTION_NAMES, []);
     const rows = parseRows(options.rows);
     const resolved = this.#partOptions(options);
     let digest: { bytes: number; crc32c: number | null } | undefined;
@@ -364,6 +373,7 @@ export function writeDataset(dir: PathLike, fn: (stage: Stage) => unknown, optio
   checkDatasetName(path);
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+  checkOptionNames(options, DATASET_OPTION_NAMES, []);
   const marker = parseBoolean(options.marker, 'options.marker', true);
   const fsync = parseBoolean(options.fsync, 'options.fsync', true);
   const mkdir = parseBoolean(options.mkdir, 'options.mkdir', true);

@@ -9,6 +9,7 @@ import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
 import { invalidArgType, rethrow, toNodeError, type NodeStyleError } from './errors';
+import { checkOptionNames } from './options';
 import { native } from './native';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, withTarget, type PathLike } from './target';
@@ -221,6 +222,8 @@ export interface VerifyResult {
   manifest?: Manifest;
 }
 
+export const VERIFY_OPTION_NAMES: readonly string[] = ['checksums'];
+
 export interface VerifyOptions {
   /** Recompute every checksum (default `true`); `false` checks presence and sizes only. */
   checksums?: boolean;
@@ -374,6 +377,8 @@ export async function verifyAgainst(place: VerifyPlace, marker: MarkerRead, only
 export function isComplete(dirOrFile: PathLike, options?: object): Promise<boolean> {
   if (isS3Url(dirOrFile)) return s3().isComplete(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
+  // A local check takes no options (an S3 one takes the client's).
+  checkOptionNames(options, [], []);
   return completeAt(path);
 }
 
@@ -462,6 +467,7 @@ export function verify(dirOrFile: PathLike, options: VerifyOptions = {}): Promis
   if (isS3Url(dirOrFile)) return s3().verify(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
+  checkOptionNames(options, VERIFY_OPTION_NAMES, []);
   const checksums = options.checksums ?? true;
   if (typeof checksums !== 'boolean') throw invalidArgType('options.checksums', 'of type boolean', checksums);
   return verifyPath(path, checksums);

@@ -6,7 +6,9 @@ import type { NativeWriteOptions } from './native';
 import type { Ticket } from './queue';
 
 export interface Chown {
+  /** -1 leaves it unchanged (the writer's), as in fs.chown. */
   uid: number;
+  /** -1 leaves it unchanged (the writer's), as in fs.chown. */
   gid: number;
 }
 
@@ -82,13 +84,22 @@ export function parseInteger<F extends number | undefined>(value: unknown, name:
 
 const MAX_U32 = 0xffffffff;
 
+/**
+ * A uid or gid for fchown. -1 means "leave this one unchanged", as fs.chown and
+ * write-file-atomic take it: it is (uid_t)-1, which fchown itself reads that way, so
+ * the published file keeps the temp's (the writer's) id.
+ */
 function parseId(value: unknown, name: string): number {
   if (value === undefined) throw invalidArgType(name, 'of type number', value);
-  return parseInteger(value, name, 0, 0, MAX_U32);
+  const id = parseInteger(value, name, 0, -1, MAX_U32);
+  return id === -1 ? MAX_U32 : id;
 }
 
 /** The options of every whole-file write (`writeFile`, `writeFileSync`, `openAtomic`, `atomicWrite`, ...). */
 export const WRITE_OPTION_NAMES: readonly string[] = ['encoding', 'mode', 'chown', 'fsync', 'tmpfileCreated', 'signal', 'exclusive', 'mkdir', 'busyTimeout'];
+
+/** What `write(data, path)` reads itself, besides the format's options. */
+export const FORMAT_WRITE_OPTION_NAMES: readonly string[] = [...WRITE_OPTION_NAMES, 'format', 'marker'];
 
 /**
  * A misspelt option (`fsyn: false`) must not pass silently: a name outside `base`
@@ -100,7 +111,7 @@ export function checkOptionNames(options: unknown, extra: readonly string[] = []
   for (const name of Object.keys(options)) {
     if (base.includes(name) || extra.includes(name)) continue;
     const known = [...base, ...extra].join(', ');
-    const error = new TypeError(`Unknown option "options.${name}": this call takes ${known}`) as TypeError & { code: string };
+    const error = new TypeError(`Unknown option "options.${name}": ${known ? `this call takes ${known}` : 'this call takes no options'}`) as TypeError & { code: string };
     error.code = 'ERR_INVALID_ARG_VALUE';
     throw error;
   }

@@ -2,6 +2,7 @@
 
 import { invalidArgType, outOfRange } from './errors';
 import { native } from './native';
+import { checkOptionNames } from './options';
 import { checkPath, type PathLike } from './target';
 
 export interface SweepOptions {
@@ -19,6 +20,7 @@ const HOUR = 60 * 60 * 1000;
 
 export function sweep(dir: PathLike, options: SweepOptions = {}): Promise<string[]> {
   const path = checkPath(dir, 'dir');
+  checkOptionNames(options, ['olderThan', 'dryRun'], []);
   const olderThan = options.olderThan ?? HOUR;
   if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'a number of milliseconds', olderThan);
   if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan);

@@ -8,7 +8,7 @@ import { invalidArgType, throwIfAborted } from './errors';
 import { checkNotMarker, makeWayForMarker, writeFileMarker } from './manifest';
 import { prepareFormat, type FormatJob } from './formats/dispatch';
 import type { FormatOptions } from './formats/registry';
-import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
+import { FORMAT_WRITE_OPTION_NAMES, resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { inFileOrder, ticket } from './queue';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, targetKey, withTarget, type PathLike } from './target';
@@ -72,7 +72,7 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);
   if (o.marker === true) checkNotMarker(checked);
   const resolved = resolveOptions(o, { mkdir: true });
-  const job = prepareFormat(data, o, typeof checked === 'string' ? checked : checked.toString());
+  const job = prepareFormat(data, o, typeof checked === 'string' ? checked : checked.toString(), FORMAT_WRITE_OPTION_NAMES);
   // An encoder that writes to a path needs one: the temp gets a name.
   if (job.byPath) resolved.native.namedTemp = true;
   return withTarget(checked, (target) => {

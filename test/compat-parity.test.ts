@@ -3,11 +3,11 @@
 // outcomes must be the same: the file's bytes and mode, what else is left in the
 // directory, the callback's arguments, and whether it threw or rejected. The
 // differences the README's compatibility table declares are checked on their own.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, scratch } from './helpers.js';
+import { aw, entries, isRoot, OTHER_UID, scratch } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 type Wfa = ((path: string, data: unknown, options?: unknown, cb?: (...args: unknown[]) => void) => Promise<void>) & { sync: (path: string, data: unknown, options?: unknown) => void };
@@ -133,6 +133,8 @@ const SAME: Array<[string, () => unknown, () => unknown]> = [
   ['tmpfileCreated: false', () => 'x', () => ({ tmpfileCreated: false })],
   ['chown: null', () => 'x', () => ({ chown: null })],
   ['chown: false', () => 'x', () => ({ chown: false })],
+  // -1 is "leave it unchanged" for fchown, and both pass it through.
+  ['chown: {uid: -1, gid: -1}', () => 'x', () => ({ chown: { uid: -1, gid: -1 } })],
   ['mode 0o640', () => 'x', () => ({ mode: 0o640 })],
   ['mode "640"', () => 'x', () => ({ mode: '640' })],
   ['mode null', () => 'x', () => ({ mode: null })],
@@ -154,6 +156,42 @@ describe('the default export behaves as write-file-atomic 8', () => {
       expect(differences.join('\n')).toBe('');
     });
   }
+
+  it('23: chown -1 leaves that id unchanged (the writer\'s), the file written, as write-file-atomic 8 and fs.chown do', async () => {
+    const owners: Record<string, string> = {};
+    for (const [name, lib] of [['write-file-atomic', wfa8], ['atomicwriter', ours]] as const) {
+      const dir = scratch();
+      const file = join(dir, 'f');
+      const cases: Array<[string, (done: (err?: unknown) => void) => void]> = [
+        ['callback', (done) => void lib(file, 'c', { chown: { uid: -1, gid: -1 } }, (err) => done(err))],
+        ['sync', (done) => done(lib.sync(file, 's', { chown: { uid: -1, gid: -1 } }))],
+      ];
+      for (const [shape, call] of cases) {
+        // An existing file of another owner: -1 means the writer's id, not the old file's.
+        writeFileSync(file, 'old');
+        if (isRoot) chownSync(file, OTHER_UID, OTHER_UID);
+        const err = await new Promise((resolve) => call(resolve));
+        const st = statSync(file);
+        owners[`${name} ${shape}`] = `${String(err)} ${readFileSync(file, 'utf8')} ${st.uid}:${st.gid}`;
+      }
+    }
+    const me = `${process.geteuid?.()}:${process.getegid?.()}`;
+    expect(owners).toEqual({
+      'write-file-atomic callback': `undefined c ${me}`,
+      'write-file-atomic sync': `undefined s ${me}`,
+      'atomicwriter callback': `undefined c ${me}`,
+      'atomicwriter sync': `undefined s ${me}`,
+    });
+    // The named API takes it too; another id beside -1 still applies.
+    const dir = scratch();
+    await aw.writeFile(join(dir, 'n'), 'n', { chown: { uid: -1, gid: -1 } });
+    expect(readFileSync(join(dir, 'n'), 'utf8')).toBe('n');
+    if (isRoot) {
+      await aw.writeFile(join(dir, 'm'), 'm', { chown: { uid: OTHER_UID, gid: -1 } });
+      expect([statSync(join(dir, 'm')).uid, statSync(join(dir, 'm')).gid]).toEqual([OTHER_UID, process.getegid?.()]);
+    }
+    expect(() => ours(join(dir, 'x'), 'x', { chown: { uid: -2, gid: -1 } })).toThrow(RangeError);
+  });
 
   it('26: the success callback gets exactly one argument, undefined, as in write-file-atomic 8', async () => {
     for (const lib of [wfa8, ours]) {

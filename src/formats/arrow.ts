@@ -156,6 +156,7 @@ async function writeIpc(data: unknown, sink: ByteSink, options: Record<string, u
 function arrowFormat(name: string, file: boolean): Format {
   return {
     name,
+    options: ['columns'],
     validate(data, options) {
       checkColumns(options.columns);
       if (isDataFrame(data)) return;

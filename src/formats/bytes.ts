@@ -37,6 +37,7 @@ export function encodingOf(options: Record<string, unknown>): BufferEncoding {
 
 export const bytes: Format = {
   name: 'bytes',
+  options: [], // `encoding` is a write option
   validate(data) {
     checkChunks('bytes', data);
   },

@@ -62,6 +62,7 @@ function makeField(delimiter: string): (value: unknown, kind?: Kind) => string {
 function csvFormat(name: string, defaultDelimiter: string): Format {
   return {
     name,
+    options: ['delimiter', 'eol', 'header', 'columns'],
     validate(data, options) {
       checkOptions(options, defaultDelimiter);
       if (!isDataFrame(data)) checkTabular(name, data);

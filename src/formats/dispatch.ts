@@ -9,7 +9,7 @@ import type { AtomicFile } from '../atomic-file';
 import { isStreamSource } from '../source';
 import { isChunk } from './bytes';
 import './builtins';
-import { formatForName, pickFormat, type Format, type FormatOptions } from './registry';
+import { checkFormatOptionNames, formatForName, pickFormat, type Format, type FormatOptions } from './registry';
 import { FileSink } from './sink';
 
 export interface FormatJob {
@@ -20,9 +20,13 @@ export interface FormatJob {
   run(file: AtomicFile): Promise<{ rows?: number; bytes?: number }>;
 }
 
-/** Picks and checks the format for `data` at `fileName`; throws (a TypeError) before any I/O. */
-export function prepareFormat(data: unknown, options: FormatOptions, fileName: string): FormatJob {
+/**
+ * Picks and checks the format for `data` at `fileName`; throws (a TypeError) before any
+ * I/O, for an option name that neither `callNames` (the caller's own) nor the format reads too.
+ */
+export function prepareFormat(data: unknown, options: FormatOptions, fileName: string, callNames: readonly string[]): FormatJob {
   const format = pickFormat(options.format, fileName);
+  checkFormatOptionNames(options, format, callNames);
   format.validate?.(data, options);
   const byPath = format.writeTo !== undefined && (format.serialize === undefined || format.usesPath?.(data) === true);
   const prepared = !byPath && format.prepare ? format.prepare(data, options) : data;

@@ -113,6 +113,7 @@ async function serializeArray(data: unknown, sink: ByteSink, indent: string | nu
 
 export const json: Format = {
   name: 'json',
+  options: ['indent'],
   validate(data, options) {
     checkIndent(options.indent);
     if (data === undefined || typeof data === 'function' || typeof data === 'symbol') {

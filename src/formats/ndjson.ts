@@ -11,6 +11,7 @@ const FLUSH_AT = 1 << 18;
 
 export const ndjson: Format = {
   name: 'ndjson',
+  options: [],
   validate(data) {
     if (!isDataFrame(data)) checkTabular('ndjson', data);
   },

@@ -64,6 +64,7 @@ export function npyHeader(descr: string, shape: number[]): Buffer {
 
 export const npy: Format = {
   name: 'npy',
+  options: [], // the shape comes with the data: { data, shape }
   prepare(data): Prepared {
     const wrapped = typeof data === 'object' && data !== null && !ArrayBuffer.isView(data) && 'data' in data;
     const array = wrapped ? (data as { data: unknown }).data : data;

@@ -309,6 +309,7 @@ function arrowValues(part: Part, c: number, kind: Kind): ArrayLike<unknown> {
 
 export const parquet: Format = {
   name: 'parquet',
+  options: ['compression', 'rowGroupSize', 'statistics', 'columns'],
   validate(data, options) {
     checkOptions(options);
     if (isDataFrame(data)) return;

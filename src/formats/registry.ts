@@ -3,6 +3,7 @@
 // requires its heavy dependency on first use.
 
 import { invalidArgType } from '../errors';
+import { checkOptionNames } from '../options';
 import type { ByteSink } from './sink';
 
 export type FormatOptions = Record<string, unknown>;
@@ -18,6 +19,12 @@ export interface FormatPlugin {
   writeTo?(tmpPath: string, data: unknown, options: FormatOptions): unknown;
   /** Checks `data` and options before anything touches the disk; throw a TypeError to refuse. */
   validate?(data: unknown, options: FormatOptions): void;
+  /**
+   * The option names the format reads (`['indent']`): with it, a name that neither the
+   * call nor the format knows (a typo such as `delimter`) is a TypeError. Without it,
+   * every name is accepted and passed on.
+   */
+  options?: readonly string[];
   /** Replace a format (or extensions) registered before under the same name. */
   override?: boolean;
 }
@@ -82,7 +89,7 @@ export function defineFormat(name: string, extensions: readonly string[], load: 
 /** Adds a format; a plugin gets the same atomicity, marker and targets as the built-ins. */
 export function registerFormat(plugin: FormatPlugin): void {
   if (plugin === null || typeof plugin !== 'object') throw invalidArgType('plugin', 'an object { name, extensions, serialize | writeTo }', plugin);
-  const { name, extensions, serialize, writeTo, validate, override } = plugin;
+  const { name, extensions, serialize, writeTo, validate, options, override } = plugin;
   if (typeof name !== 'string' || !/^[A-Za-z0-9][\w.+-]*$/.test(name)) {
     throw invalidArgType('plugin.name', 'a non-empty string of letters, digits, ".", "+", "-" or "_"', name);
   }
@@ -94,8 +101,21 @@ export function registerFormat(plugin: FormatPlugin): void {
     if (fn !== undefined && typeof fn !== 'function') throw invalidArgType(`plugin.${key}`, 'a function', fn);
   }
   if (override !== undefined && typeof override !== 'boolean') throw invalidArgType('plugin.override', 'of type boolean', override);
-  const format: Format = { name: name.toLowerCase(), extensions: extensions ? [...extensions] : [], serialize, writeTo, validate };
+  if (options !== undefined && !(Array.isArray(options) && options.every((o) => typeof o === 'string'))) {
+    throw invalidArgType('plugin.options', 'an array of option names', options);
+  }
+  const format: Format = { name: name.toLowerCase(), extensions: extensions ? [...extensions] : [], serialize, writeTo, validate, options: options && [...options] };
   add({ name: format.name, format }, [format.name], format.extensions ?? [], override === true);
+}
+
+/**
+ * Refuses an option name that neither `callNames` (what the entry point reads itself)
+ * nor `format` reads. No format (content written as it is): only `callNames`. A format
+ * that declares no `options` (a plugin from before the list existed) takes any name.
+ */
+export function checkFormatOptionNames(options: unknown, format: Format | undefined, callNames: readonly string[]): void {
+  if (format !== undefined && format.options === undefined) return;
+  checkOptionNames(options, format?.options ?? [], callNames);
 }
 
 /** Names of every format, sorted (aliases included). */

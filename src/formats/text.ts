@@ -8,6 +8,7 @@ import { isAsyncIterable, isIterable } from './tabular';
 
 export const text: Format = {
   name: 'text',
+  options: [], // `encoding` is a write option
   validate(data) {
     if (typeof data !== 'string' && (typeof data !== 'object' || data === null || ArrayBuffer.isView(data) || !(isIterable(data) || isAsyncIterable(data)))) {
       throw invalidArgType('data', 'for the text format a string, or an (async) iterable or stream of strings', data);

@@ -8,20 +8,27 @@ import { mkdtempSync, rmSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { invalidArgType } from '../errors';
-import { writeDataset, type DatasetOptions, type DatasetResult, type Stage } from '../dataset';
-import { MARKER, parseMarker, serializeManifest, verifyAgainst, type Manifest, type MarkerRead, type ManifestFile, type VerifyOptions, type VerifyPlace, type VerifyProblem, type VerifyResult } from '../manifest';
-import { resolveOptions } from '../options';
+import { DATASET_OPTION_NAMES, writeDataset, type DatasetOptions, type DatasetResult, type Stage } from '../dataset';
+import { MARKER, VERIFY_OPTION_NAMES, parseMarker, serializeManifest, verifyAgainst, type Manifest, type MarkerRead, type ManifestFile, type VerifyOptions, type VerifyPlace, type VerifyProblem, type VerifyResult } from '../manifest';
+import { checkFormatOptionNames, pickFormat } from '../formats/registry';
+import { checkOptionNames, FORMAT_WRITE_OPTION_NAMES, resolveOptions } from '../options';
 import { openStaged } from '../atomic-file';
 import { progressOptions } from '../source';
 import { AtomicWriteStream, parseHighWaterMark, type WriteStreamOptions } from '../stream';
 import { resolveTarget } from '../target';
 import { write as writeLocal, type FormatWriteOptions, type WriteResult } from '../write';
 import { writeFileWith } from '../write-file';
-import { clientFor, isConflict, isPrecondition, loadSdk, localOptions, parseS3Options, s3Error, type ParsedS3Options, type S3Result } from './client';
+import { clientFor, isConflict, isPrecondition, loadSdk, localOptions, parseS3Options, S3_OPTION_NAMES, s3Error, type ParsedS3Options, type S3Result } from './client';
 import { uploadStaged } from './upload';
 import { parseS3Url, type S3Location } from './url';
 
 export type { S3Options, S3Result } from './client';
+
+/**
+ * The names every S3 call takes besides its local counterpart's: a misspelt one is
+ * refused here, before the staging directory exists (the local writer sees the rest).
+ */
+const S3_NAMES: readonly string[] = [...S3_OPTION_NAMES, 'stagingDir', 'signal'];
 
 interface Staging {
   dir: string;
@@ -116,6 +123,7 @@ async function uploadManifest(loc: S3Location, key: string, manifest: Manifest, 
 export function write(data: unknown, path: unknown, options: FormatWriteOptions | undefined): Promise<WriteResult & S3Result> {
   const loc = parseS3Url(path);
   const s3 = parseS3Options(options);
+  checkFormatOptionNames(options, pickFormat(options?.format, loc.key), [...FORMAT_WRITE_OPTION_NAMES, ...S3_NAMES]);
   const marker = options?.marker === true;
   return staged(
     loc,
@@ -148,7 +156,7 @@ export function createWriteStream(path: unknown, options: WriteStreamOptions | B
   const loc = parseS3Url(path);
   const s3 = parseS3Options(options);
   const local = forStaging(options);
-  const resolved = resolveOptions(local, { mkdir: false });
+  const resolved = resolveOptions(local, { mkdir: false, known: ['highWaterMark', 'onProgress', 'totalBytes'] });
   const progress = progressOptions(options);
   const highWaterMark = parseHighWaterMark((options as WriteStreamOptions | undefined)?.highWaterMark);
   const st = openStaging(loc, options);
@@ -202,7 +210,13 @@ async function readWithEtag(loc: S3Location, s3: ParsedS3Options, allowMissing =
 }
 
 /** The text of an object (readJson on s3://); `undefined` when it does not exist and `allowMissing`. */
-export async function readText(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
+/** readJson on S3: its own options (`default`, `reviver`) and the client's. */
+export function readText(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
+  checkOptionNames(options, ['default', 'reviver', ...S3_NAMES], []);
+  return readTextFrom(path, options, allowMissing);
+}
+
+async function readTextFrom(path: unknown, options: unknown, allowMissing: boolean): Promise<string | undefined> {
   return (await readWithEtag(parseS3Url(path), parseS3Options(options), allowMissing))?.text;
 }
 
@@ -253,11 +267,14 @@ export function writeDatasetS3(dir: unknown, fn: (stage: Stage) => unknown, opti
   if (s3.ifMatch !== undefined || s3.ifNoneMatch !== undefined) {
     throw invalidArgType('options.ifMatch', 'absent: a dataset is many objects, no single condition covers it', s3.ifMatch ?? s3.ifNoneMatch);
   }
+  checkOptionNames(options, [...DATASET_OPTION_NAMES, ...S3_NAMES], []);
   const marker = options?.marker ?? true;
+  // No create-only for the local copy (forStaging's `exclusive: false`): a dataset takes no such option.
+  const { exclusive: _exclusive, ...local } = forStaging(options);
   return staged(
     { ...loc, key: 'dataset' },
     options,
-    (st) => writeDataset(st.file, fn, { ...(forStaging(options) as DatasetOptions), mkdir: true }),
+    (st) => writeDataset(st.file, fn, { ...(local as DatasetOptions), mkdir: true }),
     async (local, st) => {
       const mkey = `${loc.key}${MARKER}`;
       // Readers poll for _SUCCESS: retire the old one before any part changes.
@@ -319,6 +336,7 @@ async function readMarker(loc: S3Location, prefix: string, s3: ParsedS3Options):
 }
 
 export function isComplete(path: unknown, options?: unknown): Promise<boolean> {
+  checkOptionNames(options, S3_NAMES, []);
   const s3 = parseS3Options(options);
   parseS3Url(path, { prefix: true });
   return (async () => {
@@ -363,6 +381,7 @@ async function listKeys(loc: S3Location, prefix: string, s3: ParsedS3Options): P
 }
 
 export function verify(path: unknown, options: VerifyOptions | undefined): Promise<VerifyResult> {
+  checkOptionNames(options, [...VERIFY_OPTION_NAMES, ...S3_NAMES], []);
   const s3 = parseS3Options(options);
   parseS3Url(path, { prefix: true });
   const checksums = options?.checksums ?? true;
