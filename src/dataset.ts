@@ -77,7 +77,7 @@ export interface PreparedPart {
  * absent. Returns `undefined` for content written as it is (bytes, byte streams);
  * throws (a TypeError) for data or options the format refuses.
  */
-export type FormatWriter = (data: unknown, options: PartOptions & { name: string }) => PreparedPart | undefined;
+export type FormatWriter = (data: unknown, options: PartOptions & { name: string; signal?: AbortSignal }) => PreparedPart | undefined;
 
 let formatWriter: FormatWriter | undefined;
 
@@ -167,7 +167,7 @@ export class Stage {
     const progress = progressOptions(options);
     const resolved = this.#partOptions(options);
     // The formats glue decides, as write() does, what is serialized and what is raw.
-    const prepared = formatWriter?.(data, { ...options, name });
+    const prepared = formatWriter?.(data, { ...options, name, signal: this.#signal });
     if (!prepared && !(isBytes(data) || isStreamSource(data))) {
       throw invalidArgType('data', 'a string, Buffer, TypedArray, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks; other values need a format, which the formats module provides', data);
     }
