@@ -109,4 +109,23 @@ describe('abort of a write fed by an async source', () => {
       expect(out.stdout.trim()).toBe('True 5');
     }
   });
+
+  it('a plugin gets its source as given, and the signal in its options', async () => {
+    const dir = scratch();
+    const { Readable } = await import('node:stream');
+    const given = Readable.from([{ a: 1 }]);
+    const ac = new AbortController();
+    let seen: unknown;
+    aw.registerFormat({
+      name: 'probe-abort',
+      extensions: ['.probeabort'],
+      async serialize(data, sink, options) {
+        seen = [data === given, options.signal === ac.signal];
+        for await (const row of data as AsyncIterable<unknown>) await sink.write(JSON.stringify(row));
+      },
+    });
+    await aw.write(given, join(dir, 'x.probeabort'), { signal: ac.signal });
+    expect(seen).toEqual([true, true]);
+    expect(readFileSync(join(dir, 'x.probeabort'), 'utf8')).toBe('{"a":1}');
+  });
 });

@@ -36,7 +36,9 @@ export function prepareFormat(data: unknown, options: FormatOptions, fileName: s
       if (byPath) return { rows: rowsOf(await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, prepared, options)) };
       const sink = new FileSink(file);
       const signal = options.signal as AbortSignal | undefined;
-      const source = signal && isAsyncIterable(prepared) && !isArrowTable(prepared) ? abortable(prepared, signal) : prepared;
+      // A plugin gets the source as given (it may want a Readable's own methods); it has
+      // `options.signal` to watch.
+      const source = signal && format.builtin === true && isAsyncIterable(prepared) && !isArrowTable(prepared) ? abortable(prepared, signal) : prepared;
       let result: unknown;
       try {
         result = await (format.serialize as NonNullable<Format['serialize']>)(source, sink, options);
