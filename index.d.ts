@@ -23,8 +23,8 @@ declare namespace writeFileAtomic {
     /** Called with the temp's path once it exists; awaited; a throw fails the write and removes the temp. */
     tmpfileCreated?: (tmpPath: string) => unknown;
     /**
-     * An aborted signal publishes nothing. A write fed by a stream or an async iterable (in any format, and a
-     * dataset part) stops reading it at once: its `return()` is called (a Readable is destroyed) and the
+     * An aborted signal publishes nothing. A write fed by a stream or an async iterable (in every built-in format,
+     * and a dataset part) stops reading it at once: its `return()` is called (a Readable is destroyed) and the
      * promise rejects with an `AbortError` (`code: 'ABORT_ERR'`, the reason as `cause`); no temp is left.
      */
     signal?: AbortSignal;
@@ -502,6 +502,10 @@ declare namespace writeFileAtomic {
 
   /** A format that streams bytes into the staged temp. */
   interface SerializePlugin extends FormatPluginBase {
+    /**
+     * `data` is what the caller passed; `options.signal` is the write's (or the dataset's) signal: a
+     * serializer reading a slow source should stop on its abort (the built-ins do).
+     */
     serialize(data: unknown, sink: ByteSink, options: FormatWriteOptions): unknown;
     writeTo?: never;
   }
