@@ -23,7 +23,11 @@ declare namespace writeFileAtomic {
     fsync?: boolean;
     /** Called with the temp's path once it exists; awaited; a throw fails the write and removes the temp. */
     tmpfileCreated?: (tmpPath: string) => unknown;
-    /** An aborted signal publishes nothing. */
+    /**
+     * An aborted signal publishes nothing. A write fed by a stream or an async iterable (in every built-in format,
+     * and a dataset part) stops reading it at once: its `return()` is called (a Readable is destroyed) and the
+     * promise rejects with an `AbortError` (`code: 'ABORT_ERR'`, the reason as `cause`); no temp is left.
+     */
     signal?: AbortSignal;
     /** Create-only: fail with `EEXIST` instead of replacing an existing file. */
     exclusive?: boolean;
@@ -254,7 +258,12 @@ declare namespace writeFileAtomic {
   function tryLock(path: PathLike, options?: LockOptions): Promise<FileLock | null>;
   /** Runs `fn` holding the lock; releases it on return and on throw. */
   function withLock<T>(path: PathLike, fn: (lock: FileLock) => T | PromiseLike<T>, options?: LockOptions): Promise<Awaited<T>>;
-  /** Writes `JSON.stringify(value, replacer, indent)` and a newline, atomically and durably. */
+  /**
+   * Writes `value` as JSON and a newline, atomically and durably: `JSON.stringify(value, replacer, indent)`,
+   * except that nothing is lost silently (the json format's rule): a `Set`, generator or TypedArray at any
+   * depth is an array, a `Map` an array of its `[key, value]` entries, a BigInt an exact number; an async
+   * iterable inside `value` throws a `TypeError`. The replacer runs before these conversions.
+   */
   function writeJson(path: PathLike, value: unknown, options?: WriteJsonOptions): Promise<void>;
   /** Reads a JSON file; invalid JSON rejects with a `JsonParseError`. */
   function readJson<T = unknown>(path: PathLike, options?: ReadJsonOptions): Promise<T>;
@@ -450,7 +459,7 @@ declare namespace writeFileAtomic {
     marker?: boolean;
     /** json: spaces (0 to 10) or a whitespace string; default 2. */
     indent?: number | string;
-    /** csv/tsv/parquet/arrow: column names and order; default: the keys of the first record. */
+    /** csv/tsv/parquet/arrow: column names and order; default: the union of the records' keys in first-seen order (over the first part of an iterable: see the README's "Columns of records"). */
     columns?: string[];
     /** csv/tsv: field delimiter; default `,` (csv) or a tab (tsv). */
     delimiter?: string;
@@ -503,6 +512,10 @@ declare namespace writeFileAtomic {
 
   /** A format that streams bytes into the staged temp. */
   interface SerializePlugin extends FormatPluginBase {
+    /**
+     * `data` is what the caller passed; `options.signal` is the write's (or the dataset's) signal: a
+     * serializer reading a slow source should stop on its abort (the built-ins do).
+     */
     serialize(data: unknown, sink: ByteSink, options: FormatWriteOptions): unknown;
     writeTo?: never;
   }

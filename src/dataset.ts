@@ -78,7 +78,7 @@ export interface PreparedPart {
  * format's). Returns `undefined` for content written as it is (bytes, byte streams);
  * throws (a TypeError) for data or options the format refuses.
  */
-export type FormatWriter = (data: unknown, name: string, options: PartOptions, callNames: readonly string[]) => PreparedPart | undefined;
+export type FormatWriter = (data: unknown, name: string, options: PartOptions & { signal?: AbortSignal }, callNames: readonly string[]) => PreparedPart | undefined;
 
 let formatWriter: FormatWriter | undefined;
 
@@ -173,7 +173,8 @@ export class Stage {
     const progress = progressOptions(options);
     const resolved = this.#partOptions(options);
     // The formats glue decides, as write() does, what is serialized and what is raw.
-    const prepared = formatWriter?.(data, name, { ...options }, PART_WRITE_OPTION_NAMES);
+    // The dataset's signal stops a formatted part's source too (formats/dispatch.ts).
+    const prepared = formatWriter?.(data, name, { ...options, signal: this.#signal }, [...PART_WRITE_OPTION_NAMES, 'signal']);
     // Content written as it is: no format reads options, only the stage.
     if (!prepared) checkOptionNames(options, PART_WRITE_OPTION_NAMES, []);
     if (!prepared && !(isBytes(data) || isStreamSource(data))) {

@@ -10,8 +10,8 @@ import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
 import { isS3Url, s3 } from './s3/url';
 import { checkPath, resolveTarget, type PathLike } from './target';
 import { writeFileWith } from './write-file';
+import { stringify, type Replacer } from './formats/stringify';
 
-type Replacer = ((this: unknown, key: string, value: unknown) => unknown) | (string | number)[] | null;
 
 export interface WriteJsonOptions extends Omit<WriteOptions, 'encoding'> {
   /** `JSON.stringify`'s space argument (default 2; 0 for one line). */
@@ -53,11 +53,15 @@ function parseFormat(options: unknown): JsonFormat {
   return { indent, replacer, rest };
 }
 
-/** `JSON.stringify` plus a newline; circular structures, BigInt and non-JSON values throw a TypeError. */
+/**
+ * The json format's rule (formats/json.ts `stringify`: Sets, Maps and other iterables at
+ * any depth as arrays, BigInts exact) plus a newline; circular structures and values
+ * with no JSON form throw a TypeError.
+ */
 function serialize(value: unknown, format: JsonFormat, path: unknown): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, format.replacer as never, format.indent);
+    text = stringify(value, format.indent, format.replacer);
   } catch (err) {
     const error = new TypeError(`Cannot write '${String(path)}' as JSON: ${(err as Error).message}. Nothing was written.`, { cause: err });
     (error as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';

@@ -80,14 +80,14 @@ function toChunk(chunk: unknown, encoding: BufferEncoding): Buffer {
   throw invalidArgType('chunk', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', chunk);
 }
 
-type AnyIterator = AsyncIterator<unknown> | Iterator<unknown>;
+export type AnyIterator = AsyncIterator<unknown> | Iterator<unknown>;
 
 /**
  * Stops a source that will not be read further. A Readable is destroyed directly: its
  * async iterator cannot return while a read is pending, and a stalled source would
  * otherwise stay open forever.
  */
-function stopper(source: StreamSource, iterator: AnyIterator): () => void {
+export function stopper(source: StreamSource, iterator: AnyIterator): () => void {
   const readable = source as { destroy?: () => void };
   if (typeof readable.destroy === 'function') return () => readable.destroy?.();
   // Not awaited: a generator stuck in a pending `next()` would never return.

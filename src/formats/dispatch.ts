@@ -6,11 +6,13 @@
 // a stage needs: what it writes as it is, without a format.
 
 import type { AtomicFile } from '../atomic-file';
-import { isStreamSource } from '../source';
+import { abortError } from '../errors';
+import { isStreamSource, stopper } from '../source';
 import { isChunk } from './bytes';
 import './builtins';
 import { checkFormatOptionNames, formatForName, pickFormat, type Format, type FormatOptions } from './registry';
 import { FileSink } from './sink';
+import { isArrowTable, isAsyncIterable } from './tabular';
 
 export interface FormatJob {
   format: Format;
@@ -37,9 +39,85 @@ export function prepareFormat(data: unknown, options: FormatOptions, fileName: s
     async run(file) {
       if (byPath) return { rows: rowsOf(await (format.writeTo as NonNullable<Format['writeTo']>)(file.tempPath as string, prepared, options)) };
       const sink = new FileSink(file);
-      const result = await (format.serialize as NonNullable<Format['serialize']>)(prepared, sink, options);
+      const signal = options.signal as AbortSignal | undefined;
+      // A plugin gets the source as given (it may want a Readable's own methods); it has
+      // `options.signal` to watch.
+      const source = signal && format.builtin === true && isAsyncIterable(prepared) && !isArrowTable(prepared) ? abortable(prepared, signal) : prepared;
+      let result: unknown;
+      try {
+        result = await (format.serialize as NonNullable<Format['serialize']>)(source, sink, options);
+      } catch (err) {
+        // Aborted before the serializer began to read (loading its encoder, say): the
+        // source is stopped all the same.
+        if (source !== prepared && !(source as Abortable).opened) stopper(prepared as AsyncIterable<unknown>, (prepared as AsyncIterable<unknown>)[Symbol.asyncIterator]())();
+        throw err;
+      }
       await sink.close();
       return { rows: rowsOf(result), bytes: sink.bytesWritten };
+    },
+  };
+}
+
+/**
+ * An async source as every serializer reads it: on abort, the pending `next()` rejects
+ * at once with the AbortError and the source is stopped (a generator's `return()`, a
+ * Readable destroyed), so an endless or stalled source does not keep the write alive.
+ * As in source.ts, each step gets a promise of its own that the abort listener
+ * rejects; racing every step against one long-lived promise would keep each value
+ * alive until the write ends.
+ */
+interface Abortable extends AsyncIterable<unknown> {
+  opened: boolean;
+}
+
+function abortable(source: AsyncIterable<unknown>, signal: AbortSignal): Abortable {
+  return {
+    opened: false,
+    [Symbol.asyncIterator]() {
+      this.opened = true;
+      const iterator = source[Symbol.asyncIterator]();
+      const stop = stopper(source, iterator);
+      let rejectStep: ((err: unknown) => void) | undefined;
+      let open = true;
+      const close = (stopSource: boolean): void => {
+        if (!open) return;
+        open = false;
+        signal.removeEventListener('abort', onAbort);
+        if (stopSource) stop();
+      };
+      const onAbort = (): void => {
+        close(true);
+        rejectStep?.(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      return {
+        next(): Promise<IteratorResult<unknown>> {
+          if (signal.aborted) {
+            close(true);
+            return Promise.reject(abortError(signal));
+          }
+          return new Promise((resolve, reject) => {
+            rejectStep = reject;
+            iterator.next().then(
+              (step) => {
+                rejectStep = undefined;
+                if (step.done) close(false);
+                resolve(step);
+              },
+              (err: unknown) => {
+                rejectStep = undefined;
+                close(false);
+                reject(err);
+              },
+            );
+          });
+        },
+        // The serializer stopped early (a bad row, a failed write): stop the source too.
+        return(value?: unknown): Promise<IteratorResult<unknown>> {
+          close(true);
+          return Promise.resolve({ done: true, value });
+        },
+      };
     },
   };
 }

@@ -6,25 +6,11 @@
 
 import { invalidArgType, outOfRange } from '../errors';
 import type { Format } from './registry';
+import { stringify } from './stringify';
 import type { ByteSink } from './sink';
 import { arrowPart, isArrowBatch, isArrowTable, isAsyncIterable, isColumnObject, isDataFrame, isIterable, parts, type Part, dataFrameRows } from './tabular';
 
 const FLUSH_AT = 1 << 18;
-
-/** JSON.stringify that writes BigInts as exact numbers instead of throwing. */
-export function stringify(value: unknown, indent?: string | number): string | undefined {
-  try {
-    return JSON.stringify(value, null, indent);
-  } catch (err) {
-    if (!(err instanceof TypeError) || !/BigInt/i.test(err.message)) throw err;
-  }
-  // Mark each BigInt with a nonce no data can guess, then unquote the marks.
-  // node:crypto is required here, not at load: `require('atomicwriter')` stays light.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nonce = (require('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex');
-  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${nonce}${v}` : v), indent);
-  return text?.replace(new RegExp(`"${nonce}(-?\\d+)"`, 'g'), '$1');
-}
 
 export function checkIndent(indent: unknown): string | number {
   if (indent === undefined) return 2;

@@ -3,7 +3,8 @@
 // strings before they reach the sink.
 
 import { invalidArgType } from '../errors';
-import { jsonValues, stringify } from './json';
+import { jsonValues } from './json';
+import { stringify } from './stringify';
 import type { Format } from './registry';
 import { checkTabular, isDataFrame, dataFrameRows } from './tabular';
 

@@ -35,6 +35,8 @@ export interface Format extends FormatPlugin {
   usesPath?(data: unknown): boolean;
   /** Built-ins: runs before the temp is created (so its errors touch no disk); the result replaces `data`. */
   prepare?(data: unknown, options: FormatOptions): unknown;
+  /** Built-ins only: `serialize` reads an async source only by iterating it, so it may get an abortable view of it. */
+  builtin?: boolean;
 }
 
 // A slot holds a format, or how to load it: the built-ins' modules (and their encoders)
@@ -83,7 +85,7 @@ function duplicate(message: string): Error {
 
 /** Internal: a built-in, under its name and aliases, loaded on first use. */
 export function defineFormat(name: string, extensions: readonly string[], load: () => Format, aliases: readonly string[] = []): void {
-  add({ name, load }, [name, ...aliases], extensions, false);
+  add({ name, load: () => ({ ...load(), builtin: true }) }, [name, ...aliases], extensions, false);
 }
 
 /** Adds a format; a plugin gets the same atomicity, marker and targets as the built-ins. */
