@@ -17,6 +17,11 @@ const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.disp
 
 type State = 'open' | 'committing' | 'committed' | 'aborted';
 
+// Files the caller opened (openAtomic, openAtomicSync): their commit() is the write's
+// call in its file's order. The library's own writes open theirs inside their place
+// (writeFile, write, datasets) or pass it to commitAt (streams, atomicWrite).
+const openedByCaller = new WeakSet<AtomicFile>();
+
 export class AtomicFile {
   /** The file that `commit()` replaces (symlinks resolved). */
   readonly path: string | Buffer;
@@ -66,8 +71,8 @@ export class AtomicFile {
 
   /** Syncs and publishes. `external`: the temp was written through `tempPath`. */
   commit(external = false): Promise<void> {
-    // Opened by a write already in its file's order (writeFile): publish now.
-    if (this.#order) return this.#publish(external);
+    // Opened by a write of the library's, already in its place: publish now.
+    if (!openedByCaller.has(this) || this.#order) return this.#publish(external);
     try {
       this.#checkOpen();
     } catch (err) {
@@ -216,14 +221,19 @@ export async function openStaged(target: string | Buffer, resolved: ResolvedOpti
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
   const { checked, resolved } = prepare(path, options, false);
   // The caller holds the file open as long as it likes: no long wait for descriptors.
-  return withTarget(checked, (target) => openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS }));
+  return withTarget(checked, (target) => openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS })).then((file) => {
+    openedByCaller.add(file);
+    return file;
+  });
 }
 
 export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {
   const { checked, resolved } = prepare(path, options, false);
   const target = resolveTarget(checked);
   removeTempsOnExit();
-  return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
+  const file = new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
+  openedByCaller.add(file);
+  return file;
 }
 
 /**

@@ -161,6 +161,13 @@ describe('every async entry point, before either sync publish', () => {
     expect(readFileSync(file, 'utf8')).toBe('2');
   });
 
+  it('write() with a marker, twice to one file, settles in order (its commit runs inside its place, taking no second one)', async () => {
+    const dir = scratch();
+    const file = join(dir, 'x.txt');
+    await Promise.all([aw.write('a', file, { marker: true }), aw.write('b', file, { marker: true })]);
+    expect(readFileSync(file, 'utf8')).toBe('b');
+  });
+
   it('a stream not yet ended holds nothing back: a later writeFile settles first, the stream publishes at its end()', async () => {
     const dir = scratch();
     const file = join(dir, 'f');
