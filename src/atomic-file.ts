@@ -7,15 +7,20 @@ import { abortError, invalidArgType, throwIfAborted } from './errors';
 import { toBuffer, type BufferData } from './data';
 import { native, type NativeHandle } from './native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { checkPath, resolveTarget, withTarget, type PathLike } from './target';
+import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from './target';
 import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion, type WaitLimits } from './fd-wait';
-import { superseded, type Ticket } from './queue';
+import { superseded, supersedePending, takePlace, type Place, type Ticket } from './queue';
 import { removeTempsOnExit } from './temp-cleanup';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 
 type State = 'open' | 'committing' | 'committed' | 'aborted';
+
+// Files the caller opened (openAtomic, openAtomicSync): their commit() is the write's
+// call in its file's order. The library's own writes open theirs inside their place
+// (writeFile, write, datasets) or pass it to commitAt (streams, atomicWrite).
+const openedByCaller = new WeakSet<AtomicFile>();
 
 export class AtomicFile {
   /** The file that `commit()` replaces (symlinks resolved). */
@@ -65,7 +70,30 @@ export class AtomicFile {
   }
 
   /** Syncs and publishes. `external`: the temp was written through `tempPath`. */
-  async commit(external = false): Promise<void> {
+  commit(external = false): Promise<void> {
+    // Opened by a write of the library's, already in its place: publish now.
+    if (!openedByCaller.has(this) || this.#order) return this.#publish(external);
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Otherwise this call is the write's place in its file's order (see queue.ts).
+    return this.commitAt(takePlace(targetKey(this.path)), external);
+  }
+
+  /** @internal Publishes at `place` (taken by the caller when its write was called), then leaves it. */
+  async commitAt(place: Place, external = false): Promise<void> {
+    try {
+      await place.turn;
+      this.#order = place.ticket;
+      await this.#publish(external);
+    } finally {
+      place.leave();
+    }
+  }
+
+  async #publish(external: boolean): Promise<void> {
     this.#checkOpen();
     await this.#pending;
     this.#checkOpen();
@@ -91,6 +119,9 @@ export class AtomicFile {
   commitSync(external = false): void {
     this.#checkOpen();
     try {
+      // Call order across sync and async calls: async writes to this file issued
+      // before now are published first, or not at all (see queue.ts).
+      supersedePending(targetKey(this.path), this.path);
       this.#handle.commitSync(external);
       this.#finish('committed');
     } catch (err) {
@@ -190,14 +221,19 @@ export async function openStaged(target: string | Buffer, resolved: ResolvedOpti
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
   const { checked, resolved } = prepare(path, options, false);
   // The caller holds the file open as long as it likes: no long wait for descriptors.
-  return withTarget(checked, (target) => openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS }));
+  return withTarget(checked, (target) => openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS })).then((file) => {
+    openedByCaller.add(file);
+    return file;
+  });
 }
 
 export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {
   const { checked, resolved } = prepare(path, options, false);
   const target = resolveTarget(checked);
   removeTempsOnExit();
-  return new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
+  const file = new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
+  openedByCaller.add(file);
+  return file;
 }
 
 /**
@@ -208,16 +244,25 @@ export function atomicWrite<T>(path: PathLike, fn: (tmpPath: string) => T | Prom
   // Not `async`: bad arguments throw here, before anything touches the disk.
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
   if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', 'an object', options);
-  return runWithTemp(openAtomic(path, { ...options, namedTemp: true }), fn);
+  const { checked, resolved } = prepare(path, { ...options, namedTemp: true }, false);
+  return withTarget(checked, (target) => {
+    // Its place in the file's order is taken now, when it is called; `fn` runs at once,
+    // and the publish waits for the writes to this file called before it.
+    const place = takePlace(targetKey(target));
+    const opened = openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS });
+    return runWithTemp(opened, fn, place);
+  });
 }
 
-async function runWithTemp<T>(opened: Promise<AtomicFile>, fn: (tmpPath: string) => T | Promise<T>): Promise<T> {
-  const file = await opened;
+async function runWithTemp<T>(opened: Promise<AtomicFile>, fn: (tmpPath: string) => T | Promise<T>, place: Place): Promise<T> {
+  let file: AtomicFile | undefined;
   try {
+    file = await opened;
     const result = await fn(file.tempPath as string);
-    await file.commit(true);
+    await file.commitAt(place, true);
     return result;
   } finally {
-    file.abort();
+    place.leave();
+    file?.abort();
   }
 }

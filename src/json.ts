@@ -8,7 +8,8 @@ import { HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
 import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
 import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, type PathLike } from './target';
+import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { pendingOutside, superseded, type Ticket } from './queue';
 import { writeFileWith } from './write-file';
 import { stringify, type Replacer } from './formats/stringify';
 
@@ -321,13 +322,24 @@ export function updateJson<T = unknown>(
   // The default goes through JSON like stored data does: `fn` may mutate what it gets,
   // and an unserializable default fails here, before anything exists on disk.
   const defaultText = defaultData === undefined ? undefined : serialize(defaultData, format, file);
+  let key: string;
+  try {
+    key = targetKey(resolveTarget(file));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  // Ordered by the lock, not the file's queue (see queue.ts): pending from now, so that
+  // a writeFileSync called after it is not overwritten.
+  const { ticket: order, done } = pendingOutside(key);
   // Out of descriptors at the lock, the read or the write's open: nothing was written
   // and the lock is given back, so the whole update waits its turn and runs again
   // (`fn` may run more than once, as on S3). The wait is lock()'s: the descriptors it
   // needs may be held by the caller (its own locks and open files), so it ends once
   // none of ours came back for a while, and never outlasts `lockTimeout`.
   const fdWait = { totalMs: timeout, idleMs: HANDED_OUT_IDLE_MS };
-  return retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved }), fdWait);
+  const updated = retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved, order }), fdWait);
+  updated.then(done, done);
+  return updated;
 }
 
 interface UpdatePlan {
@@ -335,10 +347,11 @@ interface UpdatePlan {
   defaultText: string | undefined;
   timeout: number;
   resolved: ReturnType<typeof resolveOptions>;
+  order: Ticket;
 }
 
 async function update<T>(file: string | Buffer, fn: (current: T) => T | undefined | PromiseLike<T | undefined>, plan: UpdatePlan): Promise<T> {
-  const { format, defaultText, timeout, resolved } = plan;
+  const { format, defaultText, timeout, resolved, order } = plan;
   const target = resolveTarget(file);
   const lockPath = typeof target === 'string' ? `${target}.lock` : Buffer.concat([target, Buffer.from('.lock')]);
   const held = await acquireWith(lockPath, lockRequest(timeout, resolved.signal, resolved.native.mkdir));
@@ -352,9 +365,9 @@ async function update<T>(file: string | Buffer, fn: (current: T) => T | undefine
       if (resolved.signal?.aborted) throw abortError(resolved.signal);
       // Inside the lock: write, fdatasync, rename. The lock is released right after the
       // rename (the next holder reads the new file); the directory sync that makes the
-      // name durable follows, and this promise waits for it. The lock orders these
-      // writes, so they skip the per-file queue (which would hold the next holder
-      // until this directory sync ends).
+      // name durable follows, and this promise waits for it.
+      // A writeFileSync called after this update already replaced what it would write.
+      if (superseded(order)) return next;
       await writeAndRelease(held, target, bytes, resolved.native);
       return next;
     });

@@ -11,7 +11,8 @@ import { abortError, invalidArgType, outOfRange } from './errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
 import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, type PathLike } from './target';
+import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { takePlace, type Place } from './queue';
 
 export interface WriteStreamOptions extends WriteOptions, ProgressOptions {
   /** Bytes buffered before `write()` returns false (default 1 MiB: the core sees large writes). */
@@ -28,6 +29,8 @@ export interface StreamTarget {
   path: string | Buffer;
   open: () => Promise<AtomicFile>;
   beforeCommit?: (file: AtomicFile) => Promise<void>;
+  /** The stream's place in its file's order, taken when end() is called (see queue.ts). */
+  place?: (file: AtomicFile | undefined) => Place | undefined;
   /** Runs after the commit, before 'finish' (an s3:// stream uploads its staged file here). */
   afterCommit?: () => Promise<void>;
   signal?: AbortSignal;
@@ -47,6 +50,7 @@ export class AtomicWriteStream extends Writable {
   #file: AtomicFile | undefined;
   #commit: Promise<void> | undefined;
   #settle!: (err?: Error | null) => void;
+  #place: Place | undefined;
   #lastProgress = 0;
 
   /** @internal use `createWriteStream` */
@@ -99,6 +103,14 @@ export class AtomicWriteStream extends Writable {
     }, callback);
   }
 
+  // end() is the stream's call in its file's order: it publishes after the writes to
+  // that file called before it, before those called after (even if its last chunks
+  // are still on their way to the temp).
+  override end(...args: unknown[]): this {
+    if (!this.#place && !this.destroyed && !this.writableEnded) this.#place = this.#target.place?.(this.#file);
+    return (Writable.prototype.end as (...a: unknown[]) => this).apply(this, args);
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     this.#send(chunk, callback);
   }
@@ -120,7 +132,7 @@ export class AtomicWriteStream extends Writable {
     const file = this.#file as AtomicFile;
     this.#commit = (async () => {
       await this.#target.beforeCommit?.(file);
-      await file.commit();
+      await (this.#place ? file.commitAt(this.#place) : file.commit());
       await this.#target.afterCommit?.();
     })();
     this.#commit.then(
@@ -133,6 +145,7 @@ export class AtomicWriteStream extends Writable {
         // A failure before the commit started (beforeCommit) leaves the file open:
         // remove the temp now (a no-op once a commit has begun).
         file.abort();
+        this.#place?.leave();
         this.#settle(err);
         callback(err);
       },
@@ -140,6 +153,8 @@ export class AtomicWriteStream extends Writable {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    // Destroyed before its commit: the file's next writes need not wait for it.
+    if (!this.#commit) this.#place?.leave();
     if (this.#commit) {
       // The publish cannot be called back once started: report how it ended.
       this.#commit.then(() => callback(err), () => callback(err));
@@ -194,5 +209,12 @@ export function createWriteStream(path: PathLike, options?: WriteStreamOptions |
     progress,
     // Resolving the target reads the disk (symlinks): its errors are the stream's.
     open: async () => openStaged(resolveTarget(given), fileOptions),
+    place: (file) => {
+      try {
+        return takePlace(targetKey(file ? file.path : resolveTarget(given)));
+      } catch {
+        return undefined; // the target cannot be resolved: opening it fails too, and the stream with it
+      }
+    },
   });
 }

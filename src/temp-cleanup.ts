@@ -12,11 +12,31 @@
 // raises the signal. Only these three signals: signal-exit's wider list includes
 // SIGXFSZ, which Node ignores (a write past `ulimit -f` fails with EFBIG), and
 // listening there would make it fatal.
+//
+// Node reads a signal from libuv's pipe only while its event loop runs, and its signal
+// handles do not keep the loop alive: a signal that arrives as the loop empties (the
+// program's last timer signals itself, a write waits on a promise nothing settles)
+// would reach no listener, and the process would exit 0 although it was signalled.
+// Without our listener the default action would have killed it, so before the process
+// exits we run the loop once more (one setImmediate), in which a pending signal is read
+// and handled as above. Once per emptying: the next 'beforeExit' lets it exit.
 
 import { native } from './native';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 let installed = false;
+let flushed = false;
+
+/** One more turn of the loop before exiting, so that a signal already sent is not lost. */
+function readPendingSignals(): void {
+  if (flushed) {
+    flushed = false;
+    return;
+  }
+  setImmediate(() => {
+    flushed = true;
+  });
+}
 
 function removeLiveTemps(): void {
   try {
@@ -51,6 +71,7 @@ export function removeTempsOnExit(): void {
   // The registry is per process; a worker's exit must not remove the other threads' temps.
   if (!isMainThread) return;
   process.on('exit', removeLiveTemps);
+  process.on('beforeExit', readPendingSignals);
   for (const signal of SIGNALS) {
     try {
       process.on(signal, onSignal);

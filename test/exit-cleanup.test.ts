@@ -64,6 +64,17 @@ describe('named temps are removed when the process ends', () => {
     });
   }
 
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${signal} sent to itself as its event loop empties: still death by ${signal}; no temp left`, async () => {
+      const dir = scratch();
+      const ended = await runUntilReady([writer, dir, `self-${signal}`]);
+      // 50 writeFile temps, the openAtomic and atomicWrite ones (the stream's is anonymous or named).
+      expect(ended.stdout).toMatch(/signalling with 5[2-3]/);
+      expect({ status: ended.status, signal: ended.signal }).toEqual({ status: null, signal });
+      expect(dotEntries(dir)).toEqual([]);
+    });
+  }
+
   it("a program's own SIGTERM handler runs and is not overridden; temps go at its exit", async () => {
     const dir = scratch();
     const ended = await runUntilReady([writer, dir, 'own-sigterm'], 'SIGTERM');

@@ -5,7 +5,7 @@
 use crate::write::WriteOptions;
 use crate::{run_async, run_async_waiting, to_path, OrThrow, PathArg};
 use atomicwriter_core::lock::{Interrupt, LockFile, LockOptions, Mode, Range};
-use atomicwriter_core::{self as core, AtomicFile, Target};
+use atomicwriter_core::{self as core, publish_wait, AtomicFile, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
@@ -149,7 +149,10 @@ impl LockHandle {
         let target = Target::from_resolved(&to_path(&resolved_path)).or_throw(env)?;
         let opts = core::Options::from(&options);
         let lock = self.get().or_throw(env)?;
+        // A writeFileSync called after this update waits for it (see `src/queue.ts`).
+        let publishing = publish_wait::begin(&target.path());
         run_async(env, move || {
+            let _publishing = publishing;
             let result = (|| {
                 let mut file = AtomicFile::create(target, &opts)?;
                 file.write(&data)?;
