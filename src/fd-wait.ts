@@ -26,7 +26,7 @@ import type { NodeStyleError } from './errors';
 const POLL_MS = 50;
 const GIVE_UP_MS = waitLimit();
 /** How long a wait for descriptors the caller will hold may go without progress (see above). */
-export const HANDED_OUT_IDLE_MS = Math.min(GIVE_UP_MS, 1000);
+export const HANDED_OUT_IDLE_MS = Math.min(GIVE_UP_MS, 3000);
 
 export interface WaitLimits {
   /** The longest wait in all (default GIVE_UP_MS; 0: no wait). */

@@ -24,7 +24,7 @@ if (mode === 'child-counter') {
   const { updateJson } = require('atomicwriter');
   const [file, times] = rest;
   for (let i = 0; i < Number(times); i++) {
-    await updateJson(file, (c) => ({ n: (c?.n ?? 0) + 1, pids: [...new Set([...(c?.pids ?? []), process.pid])] }), { defaultValue: {} });
+    await updateJson(file, (c) => ({ n: (c?.n ?? 0) + 1, pids: [...new Set([...(c?.pids ?? []), process.pid])] }), { defaultData: {} });
   }
   process.exit(0);
 }
