@@ -448,7 +448,7 @@ impl Staging {
     }
 
     fn swap(&self) -> io::Result<()> {
-        #[cfg(test)]
+        #[cfg(all(test, unix))]
         if tests::NO_SWAP.with(|no| no.get()) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }

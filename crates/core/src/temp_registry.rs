@@ -39,7 +39,7 @@ pub fn remove_live() -> usize {
         .count()
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 fn is_live(path: &Path) -> bool {
     live().as_ref().is_some_and(|set| set.contains(path))
 }

@@ -241,7 +241,7 @@ fn sweep_spares_a_live_temp_and_removes_an_orphan() {
 fn datasets_publish_and_replace() {
     let tmp = TempDir::new();
     let target = tmp.path().join("ds");
-    let opts = DatasetOptions { fsync: true, mkdir: false };
+    let opts = DatasetOptions { fsync: true, mkdir: false, replace_any: false };
     for round in ["one", "two"] {
         let staging = Staging::create(resolve(&target).unwrap(), &opts).unwrap();
         std::fs::write(staging.path().join("part-0"), round).unwrap();
