@@ -4,7 +4,7 @@
 
 import { abortError, invalidArgType, toNodeError, type NodeStyleError } from './errors';
 import { native } from './native';
-import { HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from './fd-wait';
+import { retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
 import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
 import { isS3Url, s3 } from './s3/url';
@@ -333,10 +333,12 @@ export function updateJson<T = unknown>(
   const { ticket: order, done } = pendingOutside(key);
   // Out of descriptors at the lock, the read or the write's open: nothing was written
   // and the lock is given back, so the whole update waits its turn and runs again
-  // (`fn` may run more than once, as on S3). The wait is lock()'s: the descriptors it
-  // needs may be held by the caller (its own locks and open files), so it ends once
-  // none of ours came back for a while, and never outlasts `lockTimeout`.
-  const fdWait = { totalMs: timeout, idleMs: HANDED_OUT_IDLE_MS };
+  // (`fn` may run more than once, as on S3). The wait ends at `lockTimeout`, the bound
+  // the caller chose for the whole update. No idle limit as lock() has: many updates of
+  // one file queue on its lock, each holding a descriptor, and descriptors come back
+  // only as fast as the holder's durable writes finish (on a loaded machine, seconds),
+  // so an idle limit failed updates that would have succeeded.
+  const fdWait = { totalMs: timeout };
   const updated = retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved, order }), fdWait);
   updated.then(done, done);
   return updated;

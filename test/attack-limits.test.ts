@@ -70,7 +70,8 @@ const FILLED = `
       openAtomic: () => aw.openAtomic(dir + '/f'),
       atomicWrite: () => aw.atomicWrite(dir + '/g', () => {}),
       // Its lock is lock()'s, and waits as lock() does (it used to take 60 s).
-      updateJson: () => aw.updateJson(dir + '/j.json', () => ({ a: 1 })),
+      // updateJson's wait for descriptors is bounded by its lockTimeout.
+      updateJson: () => aw.updateJson(dir + '/j.json', () => ({ a: 1 }), { lockTimeout: 2000 }),
     };
     const out = { filled: held.length };
     for (const [name, call] of Object.entries(calls)) {
