@@ -333,12 +333,14 @@ export function updateJson<T = unknown>(
   const { ticket: order, done } = pendingOutside(key);
   // Out of descriptors at the lock, the read or the write's open: nothing was written
   // and the lock is given back, so the whole update waits its turn and runs again
-  // (`fn` may run more than once, as on S3). The wait ends at `lockTimeout`, the bound
-  // the caller chose for the whole update. No idle limit as lock() has: many updates of
-  // one file queue on its lock, each holding a descriptor, and descriptors come back
-  // only as fast as the holder's durable writes finish (on a loaded machine, seconds),
-  // so an idle limit failed updates that would have succeeded.
-  const fdWait = { totalMs: timeout };
+  // (`fn` may run more than once, as on S3). An explicit `lockTimeout` bounds that wait
+  // too; by default it is the writes' (ATOMICWRITER_EMFILE_WAIT_MS, 60 s). No idle limit
+  // as lock() has, and not the default 30 s lockTimeout either: many updates of one file
+  // queue on its lock, each holding a descriptor, and descriptors come back only as fast
+  // as the holder's durable writes finish (on a loaded machine the hundredth update of
+  // a counter under `ulimit -n 64` waited over 30 s), so either failed updates that
+  // would have succeeded.
+  const fdWait = lockTimeout !== undefined ? { totalMs: timeout } : undefined;
   const updated = retryOnFdExhaustion(() => update(file, fn, { format, defaultText, timeout, resolved, order }), fdWait);
   updated.then(done, done);
   return updated;
