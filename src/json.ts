@@ -253,7 +253,11 @@ function parse(text: string, path: string | Buffer, reviver?: ReadJsonOptions['r
  */
 async function readText(path: string | Buffer): Promise<string | undefined> {
   try {
-    return (await native().readRegular(path)).toString('utf8');
+    // On this thread, inside the lock, as before the core read it: an async read left
+    // a window in which other writes took the descriptor it needed, and an update that
+    // met EMFILE there started over at the back of the lock's queue (under load and
+    // `ulimit -n 64`, the last of 100 queued updates of one counter failed).
+    return native().readRegularSync(path).toString('utf8');
   } catch (caught) {
     const err = toNodeError(caught) as NodeStyleError;
     if (err.code === 'ENOENT') return undefined;

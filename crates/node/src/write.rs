@@ -198,6 +198,14 @@ pub fn read_regular(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: Pa
     run_async(env, move || core::regular::read_regular(&path).map(Buffer::from))
 }
 
+/// [`read_regular`] on the calling thread: for updateJson's read inside its lock, where
+/// nothing else may take the descriptor the read needs between the lock and the read
+/// (the check is the same: a FIFO or device is refused without blocking).
+#[napi(catch_unwind)]
+pub fn read_regular_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Buffer> {
+    core::regular::read_regular(&to_path(&path)).map(Buffer::from).or_throw(env)
+}
+
 /// Worker threads alive now (tests use it to show the libuv pool is not used).
 #[napi(catch_unwind)]
 pub fn thread_count() -> u32 {
