@@ -8,7 +8,7 @@
 
 import { join } from 'node:path';
 import { AtomicFile } from './atomic-file';
-import { abortError, invalidArgType, rethrow, toNodeError, type NodeStyleError } from './errors';
+import { abortError, invalidArgType, type NodeStyleError } from './errors';
 import { retryOnFdExhaustion } from './fd-wait';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { native } from './native';
@@ -291,7 +291,7 @@ export class Stage {
     // Opened relative to the staging directory's descriptor, one component at a time
     // with no link followed: never looked up by path, so a staging directory swapped
     // for a link cannot send the part anywhere else.
-    const handle = await retryOnFdExhaustion(() => this.#staging.openPart(name, resolved.native)).catch(rethrow);
+    const handle = await retryOnFdExhaustion(() => this.#staging.openPart(name, resolved.native));
     const file = new AtomicFile(join(this.#root, name), handle, resolved);
     file.trackChecksum();
     return file;
@@ -399,7 +399,7 @@ interface PublishOptions {
 async function publishDataset(target: string | Buffer, fn: (stage: Stage) => unknown, { marker, fsync, mkdir, replaceAny, signal }: PublishOptions, checkAbort: () => void): Promise<DatasetResult> {
   const staging = await native()
     .openStaging(target, { fsync, mkdir, replaceAny })
-    .catch((err: unknown) => explain(toNodeError(err), target));
+    .catch((err: unknown) => explain(err, target));
   const stage = new Stage(staging, marker, signal);
   try {
     await fn(stage);
@@ -416,7 +416,7 @@ async function publishDataset(target: string | Buffer, fn: (stage: Stage) => unk
       });
     const manifest = marker ? buildManifest(files) : null;
     checkAbort();
-    await staging.publish(manifest ? serializeManifest(manifest) : null).catch((err: unknown) => explain(toNodeError(err), target));
+    await staging.publish(manifest ? serializeManifest(manifest) : null).catch((err: unknown) => explain(err, target));
     return { path: String(target), files: manifest ? manifest.files : files, manifest };
   } catch (err) {
     stage.close();

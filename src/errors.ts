@@ -147,19 +147,6 @@ export function withPath(err: unknown, path: string | Buffer): unknown {
   return err;
 }
 
-/**
- * Kept for call sites written before the binding made real errors: native errors now
- * arrive complete (see `explain`), so this returns what it is given.
- */
-export function toNodeError(err: unknown): unknown {
-  return err;
-}
-
-/** Kept for call sites written before the binding made real errors: throws `err` as it is. */
-export function rethrow(err: unknown): never {
-  throw toNodeError(err);
-}
-
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'function') return 'a function';

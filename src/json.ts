@@ -2,7 +2,7 @@
 // file, errors that point at the bad byte) and updateJson (read-modify-write under a
 // cross-process lock on `<file>.lock`: no lost update between processes or callers).
 
-import { abortError, invalidArgType, toNodeError, type NodeStyleError } from './errors';
+import { abortError, invalidArgType, type NodeStyleError } from './errors';
 import { native } from './native';
 import { retryOnFdExhaustion } from './fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
@@ -259,7 +259,7 @@ async function readText(path: string | Buffer): Promise<string | undefined> {
     // `ulimit -n 64`, the last of 100 queued updates of one counter failed).
     return native().readRegularSync(path).toString('utf8');
   } catch (caught) {
-    const err = toNodeError(caught) as NodeStyleError;
+    const err = caught as NodeStyleError;
     if (err.code === 'ENOENT') return undefined;
     throw err;
   }
@@ -288,7 +288,7 @@ async function readParsed<T>(file: string | Buffer, options: ReadJsonOptions): P
   try {
     text = (await native().readRegular(file)).toString('utf8');
   } catch (caught) {
-    const err = toNodeError(caught) as NodeStyleError;
+    const err = caught as NodeStyleError;
     if (err.code === 'ENOENT') {
       if ('default' in options) return options.default as T;
       err.message = err.message.replace(/\)$/, '; pass `default` to readJson to get a value for a missing file)');

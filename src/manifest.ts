@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
-import { invalidArgType, rethrow, toNodeError, type NodeStyleError } from './errors';
+import { invalidArgType, type NodeStyleError } from './errors';
 import { checkOptionNames } from './options';
 import { native } from './native';
 import { isS3Url, s3 } from './s3/url';
@@ -300,7 +300,7 @@ async function readMarker(reader: Reader, dir: string): Promise<MarkerRead> {
   try {
     info = await reader.readMarker();
   } catch (err) {
-    return { kind: null, problem: { name: MARKER, code: 'EIO', message: String((toNodeError(err) as Error).message) } };
+    return { kind: null, problem: { name: MARKER, code: 'EIO', message: String((err as Error).message) } };
   }
   const refused = markerRefusal(info, dir);
   if (refused) return { kind: null, problem: { name: MARKER, code: 'EBADMARKER', message: refused.message } };
@@ -311,7 +311,7 @@ function openReader(dir: string): Promise<Reader> {
   return native()
     .openDatasetReader(dir)
     .catch((err: unknown) => {
-      const error = toNodeError(err) as NodeStyleError;
+      const error = err as NodeStyleError;
       if (error.code === 'ENOENT') error.message = `ENOENT: no such file or directory, opendir '${dir}' (there is no dataset at this path)`;
       throw error;
     });
@@ -392,7 +392,7 @@ async function completeAt(path: string): Promise<boolean> {
     if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code as string)) return false;
     throw err;
   }
-  const info = await reader.readMarker().catch(rethrow);
+  const info = await reader.readMarker();
   const refused = markerRefusal(info, dir);
   if (refused) {
     // Never a state a writer passes through: an error, not a "not yet" to wait on.
@@ -415,7 +415,7 @@ async function checkFile(reader: Reader, entry: ManifestFile, checksums: boolean
   const checksum = checksums && algorithm === CHECKSUM_ALGORITHM;
   // Component by component from the dataset's descriptor, no link followed (on the
   // core's threads): `sub/passwd` with `sub -> /etc` is a problem, never read.
-  const found = await reader.check(name, checksum).catch(rethrow);
+  const found = await reader.check(name, checksum);
   if (found.kind === 'missing') {
     const where = found.at === name ? '' : ` (${found.at} does not exist)`;
     return { name, code: 'ENOENT', message: `${name} is listed in ${MARKER} but missing${where}` };

@@ -20,7 +20,6 @@
 // with EDEADLK, not wait forever behind itself); it only registers as pending, so
 // that a writeFileSync called after it is not overwritten.
 
-import { rethrow } from './errors';
 import { native } from './native';
 
 const tails = new Map<string, Promise<void>>();
@@ -120,9 +119,5 @@ export function superseded(ticket: Ticket): boolean {
 export function supersedePending(key: string, target: string | Buffer): void {
   if (!tails.has(key) && !outside.has(key)) return;
   syncFloors.set(key, ++sequence);
-  try {
-    native().waitForPublishes(target);
-  } catch (err) {
-    rethrow(err);
-  }
+  native().waitForPublishes(target);
 }

@@ -1,7 +1,7 @@
 // Whole-content writes: the write-file-atomic compatible function and the named
 // `writeFile` / `writeFileSync`. One path through the core for each.
 
-import { rethrow, throwIfAborted } from './errors';
+import { throwIfAborted } from './errors';
 import { isBinary, toBuffer, toBufferLoose } from './data';
 import { openStaged } from './atomic-file';
 import { native } from './native';
@@ -96,22 +96,18 @@ function writeFileSyncWith(path: unknown, data: unknown, options: unknown, compa
   throwIfAborted(resolved.signal);
   const target = resolveTarget(checked);
   removeTempsOnExit();
+  // Call order across sync and async calls: async writes to this file issued
+  // before now are published first, or not at all (see queue.ts).
+  supersedePending(targetKey(target), target);
+  if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
+  const handle = native().openAtomicSync(target, resolved.native);
   try {
-    // Call order across sync and async calls: async writes to this file issued
-    // before now are published first, or not at all (see queue.ts).
-    supersedePending(targetKey(target), target);
-    if (!resolved.tmpfileCreated) return native().writeFileSync(target, bytes, resolved.native);
-    const handle = native().openAtomicSync(target, resolved.native);
-    try {
-      // write-file-atomic calls it without awaiting in sync mode.
-      resolved.tmpfileCreated(String(handle.tempPath));
-      handle.writeSync(bytes);
-      handle.commitSync(false);
-    } finally {
-      handle.abort();
-    }
-  } catch (err) {
-    rethrow(err);
+    // write-file-atomic calls it without awaiting in sync mode.
+    resolved.tmpfileCreated(String(handle.tempPath));
+    handle.writeSync(bytes);
+    handle.commitSync(false);
+  } finally {
+    handle.abort();
   }
 }
 
