@@ -63,10 +63,7 @@ pub fn digest_reader(mut file: &File) -> io::Result<Digest> {
         crc.update(&buf[..n]);
         bytes += n as u64;
     }
-    Ok(Digest {
-        bytes,
-        crc32c: crc.value(),
-    })
+    Ok(Digest { bytes, crc32c: crc.value() })
 }
 
 /// Digests the regular file at `path`. It is opened without blocking (a FIFO put in
@@ -204,9 +201,7 @@ mod tests {
 
     #[test]
     fn hardware_and_table_agree_across_splits() {
-        let data: Vec<u8> = (0..100_003u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
+        let data: Vec<u8> = (0..100_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let whole = crc32c(&data);
         assert_eq!(!update_table(!0, &data), whole);
         for split in [1, 7, 8, 9, 4096, 65_537] {
@@ -224,23 +219,13 @@ mod tests {
         let path = tmp.path().join("f");
         let data = vec![7u8; 3 * READ_CHUNK + 5];
         std::fs::write(&path, &data).unwrap();
-        assert_eq!(
-            digest_file(&path).unwrap(),
-            Digest {
-                bytes: data.len() as u64,
-                crc32c: crc32c(&data)
-            }
-        );
+        assert_eq!(digest_file(&path).unwrap(), Digest { bytes: data.len() as u64, crc32c: crc32c(&data) });
         #[cfg(unix)]
         {
             let fifo = tmp.path().join("fifo");
             let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-            assert_eq!(
-                digest_file(&fifo).unwrap_err().raw_os_error(),
-                Some(libc::EINVAL),
-                "refused, not read"
-            );
+            assert_eq!(digest_file(&fifo).unwrap_err().raw_os_error(), Some(libc::EINVAL), "refused, not read");
         }
     }
 }

@@ -128,12 +128,7 @@ impl Staging {
                 }
             };
             let root = outer_path.join(&target.name);
-            let inner = outer.mkdir(&target.name, STAGING_MODE).and_then(|()| {
-                Ok((
-                    outer.open_dir(&target.name)?,
-                    outer.open_existing(&target.name)?,
-                ))
-            });
+            let inner = outer.mkdir(&target.name, STAGING_MODE).and_then(|()| Ok((outer.open_dir(&target.name)?, outer.open_existing(&target.name)?)));
             let (dir, dir_file) = match inner {
                 Ok(inner) => inner,
                 Err(e) => {
@@ -182,14 +177,7 @@ impl Staging {
     /// part inside the staging directory.
     pub fn open_part(&self, name: &str, opts: &Options) -> Result<AtomicFile> {
         let (dir, file_name) = self.part_dir(name)?;
-        AtomicFile::create_in(
-            dir,
-            file_name,
-            &Options {
-                mkdir: false,
-                ..opts.clone()
-            },
-        )
+        AtomicFile::create_in(dir, file_name, &Options { mkdir: false, ..opts.clone() })
     }
 
     /// The directory a part lives in, opened component by component from the staging
@@ -201,10 +189,7 @@ impl Staging {
         let rel = relative(name).ok_or_else(invalid)?;
         let components: Vec<&OsStr> = rel.components().map(|c| c.as_os_str()).collect();
         let (last, dirs) = components.split_last().ok_or_else(invalid)?;
-        let mut dir = self
-            .dir
-            .try_clone()
-            .map_err(|e| Error::from_io(e, "open", &self.root))?;
+        let mut dir = self.dir.try_clone().map_err(|e| Error::from_io(e, "open", &self.root))?;
         for component in dirs {
             let path = dir.path.join(component);
             dir = match dir.open_dir(component) {
@@ -215,20 +200,14 @@ impl Staging {
                         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                         Err(e) => return Err(Error::from_io(e, "mkdir", &path)),
                     }
-                    dir.open_dir(component)
-                        .map_err(|e| Error::from_io(e, "open", &path))?
+                    dir.open_dir(component).map_err(|e| Error::from_io(e, "open", &path))?
                 }
                 Err(e) => return Err(Error::from_io(e, "open", &path)),
             };
         }
         let path = dir.path.join(last);
-        match dir
-            .lstat_entry(last)
-            .map_err(|e| Error::from_io(e, "stat", &path))?
-        {
-            Some(info) if info.kind == FileKind::Symlink => {
-                Err(Error::new(libc::ELOOP, "open", Some(&path)))
-            }
+        match dir.lstat_entry(last).map_err(|e| Error::from_io(e, "stat", &path))? {
+            Some(info) if info.kind == FileKind::Symlink => Err(Error::new(libc::ELOOP, "open", Some(&path))),
             _ => Ok((dir, last.to_os_string())),
         }
     }
@@ -239,12 +218,8 @@ impl Staging {
     /// written; the rest were written through a path, by code the core never saw).
     /// Everything is reached through directory descriptors, no link followed.
     pub fn seal(&self, known: &HashSet<String>) -> Result<Vec<Entry>> {
-        let mut tree = Tree {
-            dirs: Vec::new(),
-            files: Vec::new(),
-        };
-        tree.walk(&self.dir, None)
-            .map_err(|(e, path)| Error::from_io(e, "scandir", &path))?;
+        let mut tree = Tree { dirs: Vec::new(), files: Vec::new() };
+        tree.walk(&self.dir, None).map_err(|(e, path)| Error::from_io(e, "scandir", &path))?;
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Result<Entry>>> = Mutex::new(Vec::with_capacity(tree.files.len()));
         let fsync = self.fsync;
@@ -258,17 +233,13 @@ impl Staging {
                     if i < files.len() {
                         let (at, file_name, name) = &files[i];
                         let dir = open_below(root, at.map(|d| dirs[d].as_str()));
-                        let entry = dir.and_then(|dir| {
-                            seal_file(&dir, file_name, name, !known.contains(name), fsync)
-                        });
+                        let entry = dir.and_then(|dir| seal_file(&dir, file_name, name, !known.contains(name), fsync));
                         results.lock().unwrap().push(entry);
                     } else if i < files.len() + dirs.len() {
                         // The root is synced by publish.
                         let rel = &dirs[i - files.len()];
                         if fsync {
-                            let synced = open_below(root, Some(rel)).and_then(|d| {
-                                d.sync().map_err(|e| Error::from_io(e, "fsync", &d.path))
-                            });
+                            let synced = open_below(root, Some(rel)).and_then(|d| d.sync().map_err(|e| Error::from_io(e, "fsync", &d.path)));
                             if let Err(e) = synced {
                                 results.lock().unwrap().push(Err(e));
                             }
@@ -279,11 +250,7 @@ impl Staging {
                 });
             }
         });
-        let mut entries = results
-            .into_inner()
-            .unwrap()
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+        let mut entries = results.into_inner().unwrap().into_iter().collect::<Result<Vec<_>>>()?;
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
     }
@@ -295,32 +262,15 @@ impl Staging {
         match marker {
             Some(bytes) => {
                 // Its commit syncs the staging directory after the rename into it.
-                let dir = self
-                    .dir
-                    .try_clone()
-                    .map_err(|e| Error::from_io(e, "open", &self.root))?;
-                let mut file = AtomicFile::create_in(
-                    dir,
-                    MARKER.into(),
-                    &Options {
-                        fsync: self.fsync,
-                        ..Options::default()
-                    },
-                )?;
+                let dir = self.dir.try_clone().map_err(|e| Error::from_io(e, "open", &self.root))?;
+                let mut file = AtomicFile::create_in(dir, MARKER.into(), &Options { fsync: self.fsync, ..Options::default() })?;
                 file.write(bytes)?;
                 file.commit()?;
             }
-            None if self.fsync => {
-                sys::fsync(&self.dir_file).map_err(|e| Error::from_io(e, "fsync", &self.root))?
-            }
+            None if self.fsync => sys::fsync(&self.dir_file).map_err(|e| Error::from_io(e, "fsync", &self.root))?,
             None => {}
         }
-        let existing = check_replaceable(
-            &self.parent,
-            &self.target.name,
-            &target_path,
-            self.replace_any,
-        )?;
+        let existing = check_replaceable(&self.parent, &self.target.name, &target_path, self.replace_any)?;
         let mode = existing.map(|s| s.mode).unwrap_or(0o777 & !sys::umask());
         sys::fchmod(&self.dir_file, mode).map_err(|e| Error::from_io(e, "fchmod", &self.root))?;
 
@@ -333,12 +283,7 @@ impl Staging {
                 Ok(()) => None,
                 // Someone else published first: swap with theirs, if it is a dataset.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    check_replaceable(
-                        &self.parent,
-                        &self.target.name,
-                        &target_path,
-                        self.replace_any,
-                    )?;
+                    check_replaceable(&self.parent, &self.target.name, &target_path, self.replace_any)?;
                     Some(self.exchange()?)
                 }
                 Err(e) => return Err(self.rename_error(e)),
@@ -346,9 +291,7 @@ impl Staging {
             Some(_) => Some(self.exchange()?),
         };
         if let Some(pending) = pending {
-            pending
-                .renamed(&self.parent)
-                .map_err(|e| Error::from_io(e, "fsync", &self.parent.path))?;
+            pending.renamed(&self.parent).map_err(|e| Error::from_io(e, "fsync", &self.parent.path))?;
         }
         // Published. The old version goes with the staging directory (or from its
         // aside name); a failure leaves dot-named debris that `sweep` removes.
@@ -369,10 +312,7 @@ impl Staging {
     /// there).
     fn check_in_place(&self) -> Result<()> {
         let path = self.parent.path.join(&self.name);
-        let found = self
-            .parent
-            .lstat_entry(&self.name)
-            .map_err(|e| Error::from_io(e, "stat", &path))?;
+        let found = self.parent.lstat_entry(&self.name).map_err(|e| Error::from_io(e, "stat", &path))?;
         match found {
             Some(info) if info.kind == FileKind::Dir && info.id == self.outer_id => Ok(()),
             _ => Err(Error::new(STALE, "rename", Some(&self.root))),
@@ -385,18 +325,10 @@ impl Staging {
     /// is missing or an empty directory.
     fn publish_new(&self) -> io::Result<()> {
         let name = &self.target.name;
-        match self
-            .outer
-            .rename_into(name, &self.parent, name, RenameHow::NoReplace)
-        {
+        match self.outer.rename_into(name, &self.parent, name, RenameHow::NoReplace) {
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
-                match self
-                    .outer
-                    .rename_into(name, &self.parent, name, RenameHow::Replace)
-                {
-                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {
-                        Err(io::Error::from(io::ErrorKind::AlreadyExists))
-                    }
+                match self.outer.rename_into(name, &self.parent, name, RenameHow::Replace) {
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
                     other => other,
                 }
             }
@@ -414,16 +346,7 @@ impl Staging {
             Ok(()) => return Ok(Old::InOuter),
             Err(e)
                 if !(e.kind() == io::ErrorKind::Unsupported
-                    || e.raw_os_error().is_some_and(|c| {
-                        [
-                            libc::EINVAL,
-                            libc::ENOSYS,
-                            libc::EOPNOTSUPP,
-                            libc::ENOTSUP,
-                            libc::EACCES,
-                        ]
-                        .contains(&c)
-                    })) =>
+                    || e.raw_os_error().is_some_and(|c| [libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP, libc::ENOTSUP, libc::EACCES].contains(&c))) =>
             {
                 return Err(self.rename_error(e));
             }
@@ -434,13 +357,8 @@ impl Staging {
         // name is not a temp's: after a crash between the two renames it is the only
         // complete version, which `sweep` puts back.
         let aside = new_set_aside_name(name);
-        self.parent
-            .rename(name, &aside)
-            .map_err(|e| self.rename_error(e))?;
-        if let Err(e) = self
-            .outer
-            .rename_into(name, &self.parent, name, RenameHow::Replace)
-        {
+        self.parent.rename(name, &aside).map_err(|e| self.rename_error(e))?;
+        if let Err(e) = self.outer.rename_into(name, &self.parent, name, RenameHow::Replace) {
             let _ = self.parent.rename(&aside, name);
             return Err(self.rename_error(e));
         }
@@ -453,8 +371,7 @@ impl Staging {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         let name = &self.target.name;
-        self.outer
-            .rename_into(name, &self.parent, name, RenameHow::Exchange)
+        self.outer.rename_into(name, &self.parent, name, RenameHow::Exchange)
     }
 
     fn rename_error(&self, e: io::Error) -> Error {
@@ -489,8 +406,7 @@ fn open_new_staging(parent: &Dir, name: &OsStr) -> io::Result<(Dir, (u64, u64), 
     let handle = parent.open_existing(name)?;
     let id = dir.id()?;
     let info = sys::EntryInfo::of(&handle.metadata()?);
-    let private =
-        !cfg!(unix) || (info.mode & 0o777 == STAGING_MODE && info.uid == sys::effective_ids().0);
+    let private = !cfg!(unix) || (info.mode & 0o777 == STAGING_MODE && info.uid == sys::effective_ids().0);
     if info.id != id || !private || !dir.names()?.is_empty() {
         return Err(io::Error::from_raw_os_error(STALE));
     }
@@ -502,16 +418,8 @@ fn open_new_staging(parent: &Dir, name: &OsStr) -> io::Result<(Dir, (u64, u64), 
 /// holds a regular `_SUCCESS`, or is empty) unless `replace_any`. A file is never
 /// replaced (`ENOTDIR`); any other directory is `ENOTEMPTY`, as rename(2) says for a
 /// non-empty directory. Returns what is there.
-fn check_replaceable(
-    parent: &Dir,
-    name: &OsStr,
-    path: &Path,
-    replace_any: bool,
-) -> Result<Option<sys::EntryInfo>> {
-    let Some(info) = parent
-        .lstat_entry(name)
-        .map_err(|e| Error::from_io(e, "stat", path))?
-    else {
+fn check_replaceable(parent: &Dir, name: &OsStr, path: &Path, replace_any: bool) -> Result<Option<sys::EntryInfo>> {
+    let Some(info) = parent.lstat_entry(name).map_err(|e| Error::from_io(e, "stat", path))? else {
         return Ok(None);
     };
     if info.kind != FileKind::Dir {
@@ -519,9 +427,7 @@ fn check_replaceable(
         return Err(Error::new(libc::ENOTDIR, "rename", Some(path)));
     }
     if !replace_any {
-        let dir = parent
-            .open_dir(name)
-            .map_err(|e| Error::from_io(e, "open", path))?;
+        let dir = parent.open_dir(name).map_err(|e| Error::from_io(e, "open", path))?;
         if !is_dataset(&dir).map_err(|e| Error::from_io(e, "scandir", path))? {
             return Err(Error::new(libc::ENOTEMPTY, "rename", Some(path)));
         }
@@ -590,11 +496,7 @@ struct Tree {
 impl Tree {
     /// Collects the regular files and directories below `dir` (links are not
     /// followed, and temps of unfinished writes are skipped).
-    fn walk(
-        &mut self,
-        dir: &Dir,
-        at: Option<usize>,
-    ) -> std::result::Result<(), (io::Error, PathBuf)> {
+    fn walk(&mut self, dir: &Dir, at: Option<usize>) -> std::result::Result<(), (io::Error, PathBuf)> {
         let names = dir.names().map_err(|e| (e, dir.path.clone()))?;
         for os_name in names {
             if is_temp_name(&os_name) {
@@ -636,13 +538,7 @@ fn open_below(root: &Dir, rel: Option<&str>) -> Result<Dir> {
     open().map_err(|e| Error::from_io(e, "open", &path))
 }
 
-fn seal_file(
-    dir: &Dir,
-    file_name: &OsStr,
-    name: &str,
-    checksum: bool,
-    fsync: bool,
-) -> Result<Entry> {
+fn seal_file(dir: &Dir, file_name: &OsStr, name: &str, checksum: bool, fsync: bool) -> Result<Entry> {
     let path = &dir.path.join(file_name);
     let err = |syscall: &'static str| move |e: io::Error| Error::from_io(e, syscall, path);
     #[cfg(unix)]
@@ -664,11 +560,7 @@ fn seal_file(
     if fsync {
         sys::fdatasync(&file).map_err(err("fdatasync"))?;
     }
-    Ok(Entry {
-        name: name.to_string(),
-        bytes,
-        crc32c,
-    })
+    Ok(Entry { name: name.to_string(), bytes, crc32c })
 }
 
 #[cfg(all(test, unix))]
@@ -680,10 +572,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         v.sort();
         v
     }
@@ -712,31 +601,16 @@ mod tests {
         publish_version(&target, b"v2");
         NO_SWAP.with(|no| no.set(false));
         assert_eq!(std::fs::read(target.join("a.csv")).unwrap(), b"v2");
-        assert_eq!(
-            names(tmp.path()),
-            vec!["ds"],
-            "the set-aside version is removed after the swap"
-        );
+        assert_eq!(names(tmp.path()), vec!["ds"], "the set-aside version is removed after the swap");
 
         // A crash between the two renames: the target is missing, v2 only at the aside name.
         let aside = tmp.path().join(new_set_aside_name("ds".as_ref()));
         std::fs::rename(&target, &aside).unwrap();
-        assert_eq!(
-            sweep(tmp.path(), Duration::from_secs(3600), false).unwrap(),
-            Vec::<PathBuf>::new()
-        );
+        assert_eq!(sweep(tmp.path(), Duration::from_secs(3600), false).unwrap(), Vec::<PathBuf>::new());
         assert!(!target.exists(), "too young to touch");
-        assert_eq!(
-            sweep(tmp.path(), Duration::ZERO, true).unwrap(),
-            Vec::<PathBuf>::new(),
-            "a dry run changes nothing"
-        );
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, true).unwrap(), Vec::<PathBuf>::new(), "a dry run changes nothing");
         assert!(aside.exists());
-        assert_eq!(
-            sweep(tmp.path(), Duration::ZERO, false).unwrap(),
-            Vec::<PathBuf>::new(),
-            "put back, not removed"
-        );
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, false).unwrap(), Vec::<PathBuf>::new(), "put back, not removed");
         assert_eq!(std::fs::read(target.join("a.csv")).unwrap(), b"v2");
         assert_eq!(names(tmp.path()), vec!["ds"]);
 
@@ -744,10 +618,7 @@ mod tests {
         std::fs::create_dir(&aside).unwrap();
         std::fs::write(aside.join("a.csv"), b"v1").unwrap();
         std::fs::write(aside.join(MARKER), b"{}").unwrap();
-        assert_eq!(
-            sweep(tmp.path(), Duration::ZERO, false).unwrap(),
-            vec![aside.clone()]
-        );
+        assert_eq!(sweep(tmp.path(), Duration::ZERO, false).unwrap(), vec![aside.clone()]);
         assert_eq!(names(tmp.path()), vec!["ds"]);
         assert_eq!(std::fs::read(target.join("a.csv")).unwrap(), b"v2");
     }
@@ -759,11 +630,7 @@ mod tests {
     }
 
     fn durable() -> DatasetOptions {
-        DatasetOptions {
-            fsync: true,
-            mkdir: true,
-            replace_any: false,
-        }
+        DatasetOptions { fsync: true, mkdir: true, replace_any: false }
     }
 
     #[test]
@@ -776,37 +643,18 @@ mod tests {
         let staging = s.path().parent().unwrap();
         assert!(is_temp_name(staging.file_name().unwrap()), "{staging:?}");
         for dir in [staging, s.path()] {
-            assert_eq!(
-                std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
-                0o700
-            );
+            assert_eq!(std::fs::metadata(dir).unwrap().permissions().mode() & 0o777, 0o700);
         }
         part(&s, "a.csv", b"1,2\n");
         part(&s, "year=2024/b.csv", b"3,4\n");
-        let entries = s
-            .seal(&HashSet::from(["year=2024/b.csv".to_string()]))
-            .unwrap();
+        let entries = s.seal(&HashSet::from(["year=2024/b.csv".to_string()])).unwrap();
         assert_eq!(
             entries,
-            vec![
-                Entry {
-                    name: "a.csv".into(),
-                    bytes: 4,
-                    crc32c: Some(crc32c(b"1,2\n"))
-                },
-                Entry {
-                    name: "year=2024/b.csv".into(),
-                    bytes: 4,
-                    crc32c: None
-                },
-            ]
+            vec![Entry { name: "a.csv".into(), bytes: 4, crc32c: Some(crc32c(b"1,2\n")) }, Entry { name: "year=2024/b.csv".into(), bytes: 4, crc32c: None },]
         );
         s.publish(Some(b"{}")).unwrap();
         assert_eq!(names(&target), vec!["_SUCCESS", "a.csv", "year=2024"]);
-        assert_eq!(
-            std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
-            0o777 & !sys::umask()
-        );
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o777 & !sys::umask());
         assert_eq!(names(&tmp.path().join("out")), vec!["ds"]);
 
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o750)).unwrap();
@@ -815,16 +663,8 @@ mod tests {
         s.seal(&HashSet::new()).unwrap();
         s.publish(None).unwrap();
         assert_eq!(names(&target), vec!["c.csv"]);
-        assert_eq!(
-            std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
-            0o750,
-            "mode carried over"
-        );
-        assert_eq!(
-            names(&tmp.path().join("out")),
-            vec!["ds"],
-            "old version removed"
-        );
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o750, "mode carried over");
+        assert_eq!(names(&tmp.path().join("out")), vec!["ds"], "old version removed");
     }
 
     #[test]
@@ -850,9 +690,7 @@ mod tests {
         let tmp = TempDir::new();
         let target = tmp.path().join("f");
         std::fs::write(&target, b"a file").unwrap();
-        let err = Staging::create(resolve(&target).unwrap(), &durable())
-            .err()
-            .unwrap();
+        let err = Staging::create(resolve(&target).unwrap(), &durable()).err().unwrap();
         assert_eq!(err.code(), "ENOTDIR");
         let s = Staging::create(resolve(&tmp.path().join("ds")).unwrap(), &durable()).unwrap();
         for bad in ["../x", "/abs", "a/../../x", "", "./a"] {
@@ -895,9 +733,6 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(names(tmp.path()), vec!["ds"]);
-        assert_eq!(
-            std::fs::read(target.join("a")).unwrap(),
-            std::fs::read(target.join("b")).unwrap()
-        );
+        assert_eq!(std::fs::read(target.join("a")).unwrap(), std::fs::read(target.join("b")).unwrap());
     }
 }

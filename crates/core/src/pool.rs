@@ -34,11 +34,7 @@ fn pool() -> &'static Pool {
     POOL.get_or_init(|| Pool {
         state: Mutex::new(State::default()),
         work: Condvar::new(),
-        max_threads: std::env::var("ATOMICWRITER_THREADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n: &usize| n > 0)
-            .unwrap_or(DEFAULT_MAX_THREADS),
+        max_threads: std::env::var("ATOMICWRITER_THREADS").ok().and_then(|v| v.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or(DEFAULT_MAX_THREADS),
     })
 }
 
@@ -49,10 +45,7 @@ pub fn spawn(job: impl FnOnce() + Send + 'static) {
     state.queue.push_back(Box::new(job));
     // More queued jobs than idle threads to take them: start one more thread.
     if state.queue.len() > state.idle && state.threads < pool.max_threads {
-        let started = std::thread::Builder::new()
-            .name("atomicwriter".into())
-            .stack_size(STACK_SIZE)
-            .spawn(worker);
+        let started = std::thread::Builder::new().name("atomicwriter".into()).stack_size(STACK_SIZE).spawn(worker);
         if started.is_ok() {
             state.threads += 1;
         } else if state.threads == 0 {

@@ -72,9 +72,7 @@ impl DatasetDir {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Marker::Missing),
             // Replaced by a link since the stat.
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Ok(Marker::NotRegular(FileKind::Symlink))
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Marker::NotRegular(FileKind::Symlink)),
             Err(e) => return Err(err("open")(e)),
         };
         // What was opened, not what the name was a moment ago.
@@ -87,9 +85,7 @@ impl DatasetDir {
         }
         let mut text = Vec::with_capacity(opened.size as usize);
         // One byte more than the limit tells a file that grew since the stat.
-        file.take(MARKER_LIMIT + 1)
-            .read_to_end(&mut text)
-            .map_err(err("read"))?;
+        file.take(MARKER_LIMIT + 1).read_to_end(&mut text).map_err(err("read"))?;
         if text.len() as u64 > MARKER_LIMIT {
             return Ok(Marker::TooLarge(text.len() as u64));
         }
@@ -104,32 +100,18 @@ impl DatasetDir {
         let Some((last, dirs)) = components.split_last() else {
             return Err(Error::new(libc::EINVAL, "open", Some(&self.dir.path)));
         };
-        let not_found = |kind: Option<FileKind>, upto: usize| Found {
-            kind,
-            at: components[..upto].join("/"),
-            bytes: 0,
-            crc32c: None,
-        };
+        let not_found = |kind: Option<FileKind>, upto: usize| Found { kind, at: components[..upto].join("/"), bytes: 0, crc32c: None };
         let mut owned: Option<Dir> = None;
         for (i, component) in dirs.iter().enumerate() {
             let dir = owned.as_ref().unwrap_or(&self.dir);
             let path = dir.path.join(component);
-            let sub = match dir
-                .lstat_entry(OsStr::new(component))
-                .map_err(|e| Error::from_io(e, "stat", &path))?
-            {
+            let sub = match dir.lstat_entry(OsStr::new(component)).map_err(|e| Error::from_io(e, "stat", &path))? {
                 None => return Ok(not_found(None, i + 1)),
-                Some(info) if info.kind != FileKind::Dir => {
-                    return Ok(not_found(Some(info.kind), i + 1))
-                }
+                Some(info) if info.kind != FileKind::Dir => return Ok(not_found(Some(info.kind), i + 1)),
                 Some(_) => match dir.open_dir(OsStr::new(component)) {
                     Ok(sub) => sub,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        return Ok(not_found(None, i + 1))
-                    }
-                    Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
-                        return Ok(not_found(Some(FileKind::Other), i + 1))
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(not_found(None, i + 1)),
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => return Ok(not_found(Some(FileKind::Other), i + 1)),
                     Err(e) => return Err(Error::from_io(e, "open", &path)),
                 },
             };
@@ -142,17 +124,13 @@ impl DatasetDir {
         let whole = components.len();
         match dir.lstat_entry(file_name).map_err(err("stat"))? {
             None => return Ok(not_found(None, whole)),
-            Some(info) if info.kind != FileKind::File => {
-                return Ok(not_found(Some(info.kind), whole))
-            }
+            Some(info) if info.kind != FileKind::File => return Ok(not_found(Some(info.kind), whole)),
             Some(_) => {}
         }
         let file = match dir.open_read(file_name) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(not_found(None, whole)),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Ok(not_found(Some(FileKind::Symlink), whole))
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(not_found(Some(FileKind::Symlink), whole)),
             Err(e) => return Err(err("open")(e)),
         };
         let opened = EntryInfo::of(&file.metadata().map_err(err("stat"))?);
@@ -165,31 +143,19 @@ impl DatasetDir {
         } else {
             (opened.size, None)
         };
-        Ok(Found {
-            kind: Some(FileKind::File),
-            at: name.to_string(),
-            bytes,
-            crc32c,
-        })
+        Ok(Found { kind: Some(FileKind::File), at: name.to_string(), bytes, crc32c })
     }
 
     /// Every regular file below the directory, `/`-separated; links are not followed.
     pub fn list(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        let root = self
-            .dir
-            .try_clone()
-            .map_err(|e| Error::from_io(e, "open", &self.dir.path))?;
+        let root = self.dir.try_clone().map_err(|e| Error::from_io(e, "open", &self.dir.path))?;
         list_into(&root, "", &mut out).map_err(|(e, path)| Error::from_io(e, "scandir", &path))?;
         Ok(out)
     }
 }
 
-fn list_into(
-    dir: &Dir,
-    prefix: &str,
-    out: &mut Vec<String>,
-) -> std::result::Result<(), (io::Error, std::path::PathBuf)> {
+fn list_into(dir: &Dir, prefix: &str, out: &mut Vec<String>) -> std::result::Result<(), (io::Error, std::path::PathBuf)> {
     for os_name in dir.names().map_err(|e| (e, dir.path.clone()))? {
         let fail = |e| (e, dir.path.join(&os_name));
         let Some(info) = dir.lstat_entry(&os_name).map_err(fail)? else {
@@ -224,24 +190,12 @@ mod tests {
         assert_eq!(ds.read_marker().unwrap(), Marker::Text(b"{}".to_vec()));
         std::fs::remove_file(tmp.path().join(MARKER)).unwrap();
         std::os::unix::fs::symlink("/dev/zero", tmp.path().join(MARKER)).unwrap();
-        assert_eq!(
-            ds.read_marker().unwrap(),
-            Marker::NotRegular(FileKind::Symlink)
-        );
+        assert_eq!(ds.read_marker().unwrap(), Marker::NotRegular(FileKind::Symlink));
         std::fs::remove_file(tmp.path().join(MARKER)).unwrap();
         let big = std::fs::File::create(tmp.path().join(MARKER)).unwrap();
         big.set_len(MARKER_LIMIT + 1).unwrap();
-        assert_eq!(
-            ds.read_marker().unwrap(),
-            Marker::TooLarge(MARKER_LIMIT + 1)
-        );
-        assert_eq!(
-            DatasetDir::open(&tmp.path().join("missing"))
-                .err()
-                .unwrap()
-                .code(),
-            "ENOENT"
-        );
+        assert_eq!(ds.read_marker().unwrap(), Marker::TooLarge(MARKER_LIMIT + 1));
+        assert_eq!(DatasetDir::open(&tmp.path().join("missing")).err().unwrap().code(), "ENOENT");
     }
 
     #[test]
@@ -251,34 +205,10 @@ mod tests {
         std::fs::write(tmp.path().join("real/a"), b"abc").unwrap();
         std::os::unix::fs::symlink("/etc", tmp.path().join("sub")).unwrap();
         let ds = DatasetDir::open(tmp.path()).unwrap();
-        assert_eq!(
-            ds.check("real/a", true).unwrap(),
-            Found {
-                kind: Some(FileKind::File),
-                at: "real/a".into(),
-                bytes: 3,
-                crc32c: Some(crc32c(b"abc"))
-            }
-        );
-        assert_eq!(
-            ds.check("sub/passwd", true).unwrap(),
-            Found {
-                kind: Some(FileKind::Symlink),
-                at: "sub".into(),
-                bytes: 0,
-                crc32c: None
-            }
-        );
+        assert_eq!(ds.check("real/a", true).unwrap(), Found { kind: Some(FileKind::File), at: "real/a".into(), bytes: 3, crc32c: Some(crc32c(b"abc")) });
+        assert_eq!(ds.check("sub/passwd", true).unwrap(), Found { kind: Some(FileKind::Symlink), at: "sub".into(), bytes: 0, crc32c: None });
         assert_eq!(ds.check("real/b", true).unwrap().kind, None);
-        assert_eq!(
-            ds.check("nope/b", false).unwrap(),
-            Found {
-                kind: None,
-                at: "nope".into(),
-                bytes: 0,
-                crc32c: None
-            }
-        );
+        assert_eq!(ds.check("nope/b", false).unwrap(), Found { kind: None, at: "nope".into(), bytes: 0, crc32c: None });
         assert_eq!(ds.list().unwrap(), vec!["real/a".to_string()]);
     }
 }

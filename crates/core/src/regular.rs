@@ -91,10 +91,7 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     // O_NOCTTY: a terminal planted at the path never becomes our controlling one.
     // O_NOFOLLOW: `path` is already resolved; a link swapped in since is ELOOP.
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW)
-        .open(path)
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW).open(path)
 }
 
 #[cfg(not(unix))]

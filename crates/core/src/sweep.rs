@@ -32,9 +32,7 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
     // user planted in /tmp never makes root sweep a directory of its choosing.
     let real = crate::target::follow(dir)?;
     let handle = Dir::open(&real).map_err(|e| Error::from_io(e, "opendir", dir))?;
-    let names = handle
-        .names()
-        .map_err(|e| Error::from_io(e, "scandir", dir))?;
+    let names = handle.names().map_err(|e| Error::from_io(e, "scandir", dir))?;
     // An age beyond what the clock can go back (`olderThan: Infinity`): nothing is that old.
     let Some(cutoff) = SystemTime::now().checked_sub(older_than) else { return Ok(Vec::new()) };
     let owner = Owner::of(&handle).map_err(|e| Error::from_io(e, "stat", dir))?;
@@ -48,9 +46,7 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
             continue;
         }
         if let Some(target) = set_aside_target(&name) {
-            if info.kind == FileKind::Dir
-                && settle_set_aside(&handle, dir, &name, &target, dry_run)?
-            {
+            if info.kind == FileKind::Dir && settle_set_aside(&handle, dir, &name, &target, dry_run)? {
                 removed.push(dir.join(&name));
             }
             continue;
@@ -61,14 +57,7 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
         }
     }
     // Collected before any candidate is opened here, so our own probes do not count.
-    let open_elsewhere = if candidates
-        .iter()
-        .any(|(_, info)| info.kind == FileKind::File)
-    {
-        sys::open_file_ids()
-    } else {
-        None
-    };
+    let open_elsewhere = if candidates.iter().any(|(_, info)| info.kind == FileKind::File) { sys::open_file_ids() } else { None };
     for (name, info) in candidates {
         let path = dir.join(&name);
         // Open first: the in-use mark is tested on what was opened, and the entry must
@@ -81,10 +70,7 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
             continue;
         }
         if info.kind == FileKind::File {
-            if open_elsewhere
-                .as_ref()
-                .is_some_and(|ids| ids.contains(&info.id))
-            {
+            if open_elsewhere.as_ref().is_some_and(|ids| ids.contains(&info.id)) {
                 continue;
             }
         } else if !is_staging(&handle, &name, &info) {
@@ -93,11 +79,7 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
         if !dry_run {
             // The lock `is_in_use` just took is held until `file` drops, so a writer
             // cannot start using this staging directory while it is removed.
-            let result = if info.kind == FileKind::Dir {
-                remove_tree(&handle, &name)
-            } else {
-                unlink_if_same(&handle, &name, &info)
-            };
+            let result = if info.kind == FileKind::Dir { remove_tree(&handle, &name) } else { unlink_if_same(&handle, &name, &info) };
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     return Err(Error::from_io(e, "unlink", &path));
@@ -119,15 +101,8 @@ struct Owner {
 
 impl Owner {
     fn of(dir: &Dir) -> std::io::Result<Owner> {
-        let dir_uid = dir
-            .lstat_entry(OsStr::new("."))
-            .ok()
-            .flatten()
-            .map_or(0, |i| i.uid);
-        Ok(Owner {
-            euid: sys::effective_ids().0,
-            dir_uid,
-        })
+        let dir_uid = dir.lstat_entry(OsStr::new(".")).ok().flatten().map_or(0, |i| i.uid);
+        Ok(Owner { euid: sys::effective_ids().0, dir_uid })
     }
 
     fn owns(&self, info: &EntryInfo) -> bool {
@@ -141,10 +116,7 @@ fn is_staging(parent: &Dir, name: &OsStr, info: &EntryInfo) -> bool {
     if cfg!(unix) && info.mode & 0o777 == STAGING_MODE {
         return true;
     }
-    parent
-        .open_dir(name)
-        .and_then(|dir| is_dataset(&dir))
-        .unwrap_or(false)
+    parent.open_dir(name).and_then(|dir| is_dataset(&dir)).unwrap_or(false)
 }
 
 /// Unlinks `name` if it is still the file examined (narrowing the window in which a
@@ -160,24 +132,11 @@ fn unlink_if_same(parent: &Dir, name: &OsStr, info: &EntryInfo) -> std::io::Resu
 /// debris once the target exists again (removed, if it is a dataset: returns true),
 /// else the only complete version left by a crash between the two renames, which is
 /// put back.
-fn settle_set_aside(
-    handle: &Dir,
-    dir: &Path,
-    name: &OsStr,
-    target: &OsStr,
-    dry_run: bool,
-) -> Result<bool> {
-    let target_exists = handle
-        .lstat_entry(target)
-        .map_err(|e| Error::from_io(e, "stat", &dir.join(target)))?
-        .is_some();
+fn settle_set_aside(handle: &Dir, dir: &Path, name: &OsStr, target: &OsStr, dry_run: bool) -> Result<bool> {
+    let target_exists = handle.lstat_entry(target).map_err(|e| Error::from_io(e, "stat", &dir.join(target)))?.is_some();
     if target_exists {
         // Only a dataset: what `replace: 'any'` set aside is the user's to remove.
-        if !handle
-            .open_dir(name)
-            .and_then(|d| is_dataset(&d))
-            .unwrap_or(false)
-        {
+        if !handle.open_dir(name).and_then(|d| is_dataset(&d)).unwrap_or(false) {
             return Ok(false);
         }
         if dry_run {
@@ -195,14 +154,8 @@ fn settle_set_aside(
     // A writer that publishes meanwhile wins: renaming onto its non-empty directory fails.
     match handle.rename(name, target) {
         Ok(()) => handle.sync().map_err(|e| Error::from_io(e, "fsync", dir))?,
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOTEMPTY | libc::EEXIST | libc::ENOENT)
-            ) => {}
-        Err(e) => {
-            return Err(Error::from_io(e, "rename", &dir.join(name)).with_dest(&dir.join(target)))
-        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST | libc::ENOENT)) => {}
+        Err(e) => return Err(Error::from_io(e, "rename", &dir.join(name)).with_dest(&dir.join(target))),
     }
     Ok(false)
 }
@@ -223,28 +176,19 @@ mod tests {
         std::fs::write(&orphan, b"partial").unwrap();
         std::fs::write(tmp.path().join("data.json"), b"keep").unwrap();
         std::fs::write(tmp.path().join(".data.json.tmp"), b"not ours").unwrap();
-        let opts = Options {
-            named_temp: true,
-            ..Options::durable()
-        };
+        let opts = Options { named_temp: true, ..Options::durable() };
         let live = AtomicFile::create(resolve(&tmp.path().join("other")).unwrap(), &opts).unwrap();
         let live_temp = live.temp_path().unwrap();
 
         let found = sweep(tmp.path(), Duration::ZERO, true).unwrap();
-        assert_eq!(
-            found,
-            vec![orphan.clone()],
-            "dry run lists the orphan, not the live temp"
-        );
+        assert_eq!(found, vec![orphan.clone()], "dry run lists the orphan, not the live temp");
         assert!(orphan.exists());
         let removed = sweep(tmp.path(), Duration::ZERO, false).unwrap();
         assert_eq!(removed, vec![orphan.clone()]);
         assert!(!orphan.exists());
         assert!(live_temp.exists(), "a temp in use by a live writer is kept");
         assert!(tmp.path().join(".data.json.tmp").exists());
-        assert!(sweep(tmp.path(), Duration::from_secs(3600), false)
-            .unwrap()
-            .is_empty());
+        assert!(sweep(tmp.path(), Duration::from_secs(3600), false).unwrap().is_empty());
         live.abort();
     }
 
@@ -272,17 +216,9 @@ mod tests {
         // A link with a temp name is not a staging directory.
         let link = tmp.path().join(new_temp_name("other".as_ref()));
         std::os::unix::fs::symlink(tmp.path().join("keep"), &link).unwrap();
-        let live = Staging::create(
-            resolve(&tmp.path().join("ds2")).unwrap(),
-            &DatasetOptions::default(),
-        )
-        .unwrap();
+        let live = Staging::create(resolve(&tmp.path().join("ds2")).unwrap(), &DatasetOptions::default()).unwrap();
 
-        assert_eq!(
-            sweep(tmp.path(), Duration::from_secs(3600), false).unwrap(),
-            Vec::<PathBuf>::new(),
-            "too young"
-        );
+        assert_eq!(sweep(tmp.path(), Duration::from_secs(3600), false).unwrap(), Vec::<PathBuf>::new(), "too young");
         let mut both = vec![orphan.clone(), replaced.clone()];
         both.sort();
         assert_eq!(sweep(tmp.path(), Duration::ZERO, false).unwrap(), both);
@@ -290,10 +226,7 @@ mod tests {
         assert_eq!(std::fs::read(foreign.join("notes")).unwrap(), b"keep");
         assert!(live.path().exists(), "a staging directory in use is kept");
         assert!(std::fs::symlink_metadata(&link).is_ok());
-        assert_eq!(
-            std::fs::read(tmp.path().join("keep/file")).unwrap(),
-            b"keep"
-        );
+        assert_eq!(std::fs::read(tmp.path().join("keep/file")).unwrap(), b"keep");
         live.abort();
     }
 }

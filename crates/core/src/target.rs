@@ -430,14 +430,8 @@ mod tests {
         // Reads follow the same rule.
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
         assert_eq!(follow(&planted).unwrap_err().errno, libc::EACCES);
-        assert_eq!(
-            follow(&dir_link.join("victim")).unwrap_err().errno,
-            libc::EACCES
-        );
-        assert_eq!(
-            follow(&own).unwrap(),
-            std::fs::canonicalize(tmp.path().join("victim")).unwrap()
-        );
+        assert_eq!(follow(&dir_link.join("victim")).unwrap_err().errno, libc::EACCES);
+        assert_eq!(follow(&own).unwrap(), std::fs::canonicalize(tmp.path().join("victim")).unwrap());
     }
 
     #[test]
@@ -447,15 +441,7 @@ mod tests {
         std::fs::write(d.join("f"), b"x").unwrap();
         std::fs::create_dir(d.join("sub")).unwrap();
         std::os::unix::fs::symlink("sub", d.join("ls")).unwrap();
-        for (given, real) in [
-            ("ls", "sub"),
-            ("ls/", "sub/"),
-            ("ls/.", "sub/"),
-            ("ls/..", ""),
-            ("f/x", "f/x"),
-            ("f/", "f/"),
-            ("missing/../f", "missing/../f"),
-        ] {
+        for (given, real) in [("ls", "sub"), ("ls/", "sub/"), ("ls/.", "sub/"), ("ls/..", ""), ("f/x", "f/x"), ("f/", "f/"), ("missing/../f", "missing/../f")] {
             assert_eq!(follow(&d.join(given)).unwrap(), d.join(real), "{given}");
         }
     }

@@ -29,14 +29,8 @@ pub(crate) fn forget(path: &Path) {
 /// Removes every named temp still alive; returns how many were removed. For the exit
 /// path only: writes still in flight then fail (their process is going away).
 pub fn remove_live() -> usize {
-    let paths: Vec<PathBuf> = live()
-        .as_mut()
-        .map(|set| set.drain().collect())
-        .unwrap_or_default();
-    paths
-        .iter()
-        .filter(|p| std::fs::remove_file(p).is_ok())
-        .count()
+    let paths: Vec<PathBuf> = live().as_mut().map(|set| set.drain().collect()).unwrap_or_default();
+    paths.iter().filter(|p| std::fs::remove_file(p).is_ok()).count()
 }
 
 #[cfg(all(test, unix))]
@@ -54,10 +48,7 @@ mod tests {
     use crate::test_support::TempDir;
 
     fn open(dir: &TempDir) -> (AtomicFile, PathBuf) {
-        let opts = Options {
-            named_temp: true,
-            ..Options::durable()
-        };
+        let opts = Options { named_temp: true, ..Options::durable() };
         let file = AtomicFile::create(resolve(&dir.path().join("t")).unwrap(), &opts).unwrap();
         let temp = file.temp_path().unwrap();
         assert!(is_live(&temp), "a named temp is registered once created");

@@ -58,30 +58,17 @@ impl StagingHandle {
     #[napi]
     pub fn make_parent(&self, env: &Env, name: String) -> Result<()> {
         let guard = self.staging.lock().unwrap();
-        guard
-            .as_ref()
-            .ok_or_else(closed)
-            .and_then(|s| s.make_parent(&name))
-            .or_throw(env)
+        guard.as_ref().ok_or_else(closed).and_then(|s| s.make_parent(&name)).or_throw(env)
     }
 
     /// Opens the temp of a part, relative to the staging directory's descriptor.
     #[napi(ts_return_type = "Promise<AtomicHandle>")]
-    pub fn open_part<'env>(
-        &self,
-        env: &'env Env,
-        name: String,
-        options: WriteOptions,
-    ) -> Result<Object<'env>> {
+    pub fn open_part<'env>(&self, env: &'env Env, name: String, options: WriteOptions) -> Result<Object<'env>> {
         let slot = self.staging.clone();
         let opts = core::Options::from(&options);
         run_async(env, move || {
             let guard = slot.lock().unwrap();
-            guard
-                .as_ref()
-                .ok_or_else(closed)?
-                .open_part(&name, &opts)
-                .map(AtomicHandle::new)
+            guard.as_ref().ok_or_else(closed)?.open_part(&name, &opts).map(AtomicHandle::new)
         })
     }
 
@@ -93,14 +80,7 @@ impl StagingHandle {
             let names: HashSet<String> = known.into_iter().collect();
             let guard = slot.lock().unwrap();
             let entries = guard.as_ref().ok_or_else(closed)?.seal(&names)?;
-            Ok(entries
-                .into_iter()
-                .map(|e| StagedFile {
-                    name: e.name,
-                    bytes: e.bytes as f64,
-                    crc32c: e.crc32c,
-                })
-                .collect::<Vec<_>>())
+            Ok(entries.into_iter().map(|e| StagedFile { name: e.name, bytes: e.bytes as f64, crc32c: e.crc32c }).collect::<Vec<_>>())
         })
     }
 
@@ -128,43 +108,25 @@ impl StagingHandle {
 }
 
 #[napi(ts_return_type = "Promise<StagingHandle>")]
-pub fn open_staging(
-    env: &Env,
-    #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg,
-    options: StagingOptions,
-) -> Result<Object<'_>> {
+pub fn open_staging(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg, options: StagingOptions) -> Result<Object<'_>> {
     let target = Target::from_resolved(&to_path(&resolved_path)).or_throw(env)?;
-    let opts = dataset::DatasetOptions {
-        fsync: options.fsync,
-        mkdir: options.mkdir,
-        replace_any: options.replace_any.unwrap_or(false),
-    };
+    let opts = dataset::DatasetOptions { fsync: options.fsync, mkdir: options.mkdir, replace_any: options.replace_any.unwrap_or(false) };
     run_async(env, move || {
         let staging = dataset::Staging::create(target, &opts)?;
         let path = staging.path().to_path_buf();
-        Ok(StagingHandle {
-            staging: Arc::new(Mutex::new(Some(staging))),
-            path,
-        })
+        Ok(StagingHandle { staging: Arc::new(Mutex::new(Some(staging))), path })
     })
 }
 
 /// Reads a file through and returns its size and CRC32C.
 #[napi(ts_return_type = "Promise<Digest>")]
-pub fn digest_file(
-    env: &Env,
-    #[napi(ts_arg_type = "string | Buffer")] path: PathArg,
-) -> Result<Object<'_>> {
+pub fn digest_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
     let path = to_path(&path);
     run_async(env, move || {
         // A caller's path: its links are followed under the core's sticky-directory rule.
         let real = core::target::follow(&path)?;
-        let digest =
-            checksum::digest_file(&real).map_err(|e| core::Error::from_io(e, "open", &path))?;
-        Ok(Digest {
-            bytes: digest.bytes as f64,
-            crc32c: Some(digest.crc32c),
-        })
+        let digest = checksum::digest_file(&real).map_err(|e| core::Error::from_io(e, "open", &path))?;
+        Ok(Digest { bytes: digest.bytes as f64, crc32c: Some(digest.crc32c) })
     })
 }
 
@@ -222,32 +184,16 @@ impl DatasetReader {
         let dir = self.dir.clone();
         run_async(env, move || {
             Ok(match dir.read_marker()? {
-                reader::Marker::Missing => MarkerInfo {
-                    kind: "missing".into(),
-                    what: "missing".into(),
-                    bytes: 0.0,
-                    text: None,
-                },
-                reader::Marker::Text(text) => MarkerInfo {
-                    kind: "file".into(),
-                    what: FileKind::File.describe().into(),
-                    bytes: text.len() as f64,
-                    text: Some(text.into()),
-                },
-                reader::Marker::TooLarge(bytes) => MarkerInfo {
-                    kind: "too large".into(),
-                    what: FileKind::File.describe().into(),
-                    bytes: bytes as f64,
-                    text: None,
-                },
+                reader::Marker::Missing => MarkerInfo { kind: "missing".into(), what: "missing".into(), bytes: 0.0, text: None },
+                reader::Marker::Text(text) => {
+                    MarkerInfo { kind: "file".into(), what: FileKind::File.describe().into(), bytes: text.len() as f64, text: Some(text.into()) }
+                }
+                reader::Marker::TooLarge(bytes) => {
+                    MarkerInfo { kind: "too large".into(), what: FileKind::File.describe().into(), bytes: bytes as f64, text: None }
+                }
                 reader::Marker::NotRegular(kind) => {
                     let (name, what) = kind_name(Some(kind));
-                    MarkerInfo {
-                        kind: name.into(),
-                        what: what.into(),
-                        bytes: 0.0,
-                        text: None,
-                    }
+                    MarkerInfo { kind: name.into(), what: what.into(), bytes: 0.0, text: None }
                 }
             })
         })
@@ -255,23 +201,12 @@ impl DatasetReader {
 
     /// Looks up a manifest entry without following links; `checksum`: read it through.
     #[napi(ts_return_type = "Promise<EntryFound>")]
-    pub fn check<'env>(
-        &self,
-        env: &'env Env,
-        name: String,
-        checksum: bool,
-    ) -> Result<Object<'env>> {
+    pub fn check<'env>(&self, env: &'env Env, name: String, checksum: bool) -> Result<Object<'env>> {
         let dir = self.dir.clone();
         run_async(env, move || {
             let found = dir.check(&name, checksum)?;
             let (kind, what) = kind_name(found.kind);
-            Ok(EntryFound {
-                kind: kind.into(),
-                what: what.into(),
-                at: found.at,
-                bytes: found.bytes as f64,
-                crc32c: found.crc32c,
-            })
+            Ok(EntryFound { kind: kind.into(), what: what.into(), at: found.at, bytes: found.bytes as f64, crc32c: found.crc32c })
         })
     }
 
@@ -285,12 +220,7 @@ impl DatasetReader {
 
 /// Opens a dataset directory for reading (`ENOENT` when it does not exist).
 #[napi(ts_return_type = "Promise<DatasetReader>")]
-pub fn open_dataset_reader(
-    env: &Env,
-    #[napi(ts_arg_type = "string | Buffer")] path: PathArg,
-) -> Result<Object<'_>> {
+pub fn open_dataset_reader(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
     let path = to_path(&path);
-    run_async(env, move || {
-        reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) })
-    })
+    run_async(env, move || reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) }))
 }

@@ -93,4 +93,3 @@ where
     }));
     Ok(promise)
 }
-

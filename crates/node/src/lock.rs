@@ -60,7 +60,14 @@ pub fn open_lock(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathA
 /// The uncontested path in one call: opens the lock file and tries once, on the JS
 /// thread. `null` when the lock is busy (the file is closed again; a wait opens its own).
 #[napi(catch_unwind)]
-pub fn lock_now(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg, shared: bool, offset: f64, length: f64, mkdir: bool) -> Result<Option<LockHandle>> {
+pub fn lock_now(
+    env: &Env,
+    #[napi(ts_arg_type = "string | Buffer")] path: PathArg,
+    shared: bool,
+    offset: f64,
+    length: f64,
+    mkdir: bool,
+) -> Result<Option<LockHandle>> {
     let handle = open_lock(env, path, LockRequest { shared, offset, length, mkdir })?;
     if handle.try_lock(env)? {
         Ok(Some(handle))

@@ -137,7 +137,9 @@ pub(crate) fn write(out: &mut SerializedColumnWriter<'_>, kind: Kind, column: &C
     let levels = scratch.levels(column, rows);
     match kind {
         Kind::Boolean => put::<BoolType>(out, &gather(column, rows, |[b]: [u8; 1]| b != 0), levels),
-        Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::UInt8 | Kind::UInt16 | Kind::UInt32 => put::<Int32Type>(out, &gather(column, rows, i32::from_le_bytes), levels),
+        Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::UInt8 | Kind::UInt16 | Kind::UInt32 => {
+            put::<Int32Type>(out, &gather(column, rows, i32::from_le_bytes), levels)
+        }
         Kind::Int64 | Kind::UInt64 => put::<Int64Type>(out, &gather(column, rows, i64::from_le_bytes), levels),
         Kind::Float32 => put::<FloatType>(out, &gather(column, rows, f32::from_le_bytes), levels),
         Kind::Float64 => put::<DoubleType>(out, &gather(column, rows, f64::from_le_bytes), levels),

@@ -103,11 +103,7 @@ pub(crate) fn message(fields: &[Field]) -> Result<Type> {
         .iter()
         .map(|f| {
             let (physical, logical) = f.kind.physical();
-            Type::primitive_type_builder(&f.name, physical)
-                .with_repetition(Repetition::OPTIONAL)
-                .with_logical_type(logical)
-                .build()
-                .map(Arc::new)
+            Type::primitive_type_builder(&f.name, physical).with_repetition(Repetition::OPTIONAL).with_logical_type(logical).build().map(Arc::new)
         })
         .collect::<Result<Vec<_>>>()?;
     Type::group_type_builder("schema").with_fields(columns).build()

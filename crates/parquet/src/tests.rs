@@ -136,7 +136,9 @@ fn writes_into_an_atomic_file_in_chunks() {
 
 #[test]
 fn dictionaries_only_for_columns_whose_values_repeat() {
-    let fields = ["unique", "repeated", "unique_text", "repeated_text"].map(|n| Field { name: n.into(), kind: if n.ends_with("text") { Kind::Utf8 } else { Kind::Int64 } }).to_vec();
+    let fields = ["unique", "repeated", "unique_text", "repeated_text"]
+        .map(|n| Field { name: n.into(), kind: if n.ends_with("text") { Kind::Utf8 } else { Kind::Int64 } })
+        .to_vec();
     let mut enc = Encoder::to_memory(fields, &options(Compression::Snappy)).unwrap();
     let n = 10_000i64;
     let unique = le(&(0..n).collect::<Vec<_>>(), i64::to_le_bytes);
@@ -153,7 +155,16 @@ fn dictionaries_only_for_columns_whose_values_repeat() {
     let (uv, uo) = text(&|i| format!("name-{i}"));
     let (rv, ro) = text(&|i| format!("cat-{}", i % 3));
     let plain = |values| Column { values, offsets: None, validity: None };
-    enc.write_row_group(n as usize, &[plain(&unique), plain(&repeated), Column { values: &uv, offsets: Some(&uo), validity: None }, Column { values: &rv, offsets: Some(&ro), validity: None }]).unwrap();
+    enc.write_row_group(
+        n as usize,
+        &[
+            plain(&unique),
+            plain(&repeated),
+            Column { values: &uv, offsets: Some(&uo), validity: None },
+            Column { values: &rv, offsets: Some(&ro), validity: None },
+        ],
+    )
+    .unwrap();
     enc.finish().unwrap();
     let reader = SerializedFileReader::new(bytes::Bytes::from(enc.take_bytes())).unwrap();
     let group = reader.metadata().row_group(0);

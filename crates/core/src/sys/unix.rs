@@ -76,13 +76,7 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
 /// There a call to a missing wrapper kills the process ("symbol lookup error"); the raw
 /// syscall answers ENOSYS on kernels before 3.15 instead, which the callers handle.
 #[cfg(target_os = "linux")]
-unsafe fn renameat2(
-    olddir: libc::c_int,
-    old: *const libc::c_char,
-    newdir: libc::c_int,
-    new: *const libc::c_char,
-    flags: libc::c_uint,
-) -> libc::c_int {
+unsafe fn renameat2(olddir: libc::c_int, old: *const libc::c_char, newdir: libc::c_int, new: *const libc::c_char, flags: libc::c_uint) -> libc::c_int {
     libc::syscall(libc::SYS_renameat2, olddir, old, newdir, new, flags) as libc::c_int
 }
 
@@ -210,9 +204,7 @@ impl Dir {
         }
         #[cfg(target_os = "linux")]
         {
-            let ret = retry(|| unsafe {
-                renameat2(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), libc::RENAME_NOREPLACE)
-            });
+            let ret = retry(|| unsafe { renameat2(self.raw(), f.as_ptr(), self.raw(), t.as_ptr(), libc::RENAME_NOREPLACE) });
             match ret {
                 Ok(_) => return Ok(()),
                 // Filesystems without renameat2 flags: link + unlink is create-only too.
@@ -403,14 +395,7 @@ fn info_from_stat(st: &libc::stat) -> EntryInfo {
         _ => FileKind::Other,
     };
     let modified = std::time::UNIX_EPOCH + Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec.clamp(0, 999_999_999) as u32);
-    EntryInfo {
-        kind,
-        id: (st.st_dev as u64, st.st_ino as u64),
-        uid: st.st_uid,
-        mode: st.st_mode as u32 & 0o7777,
-        size: st.st_size.max(0) as u64,
-        modified,
-    }
+    EntryInfo { kind, id: (st.st_dev as u64, st.st_ino as u64), uid: st.st_uid, mode: st.st_mode as u32 & 0o7777, size: st.st_size.max(0) as u64, modified }
 }
 
 /// The (device, inode) of every file some process has open, from `/proc/*/fd`

@@ -135,12 +135,7 @@ impl Dir {
     }
 
     pub fn create_named(&self, name: &OsStr, _mode: u32) -> io::Result<File> {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .share_mode(SHARE_ALL)
-            .custom_flags(fs::FILE_FLAG_OPEN_REPARSE_POINT)
-            .open(self.path.join(name))
+        OpenOptions::new().write(true).create_new(true).share_mode(SHARE_ALL).custom_flags(fs::FILE_FLAG_OPEN_REPARSE_POINT).open(self.path.join(name))
     }
 
     /// Opens an existing file or directory without following a reparse point (a link
@@ -189,15 +184,17 @@ impl Dir {
     /// Flushes the directory where the filesystem lets a directory handle be flushed;
     /// elsewhere the write-through rename is what makes the name durable.
     pub fn sync(&self) -> io::Result<()> {
-        let dir = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .share_mode(SHARE_ALL)
-            .custom_flags(fs::FILE_FLAG_BACKUP_SEMANTICS)
-            .open(&self.path);
+        let dir = OpenOptions::new().read(true).write(true).share_mode(SHARE_ALL).custom_flags(fs::FILE_FLAG_BACKUP_SEMANTICS).open(&self.path);
         let Ok(dir) = dir else { return Ok(()) };
         match check(unsafe { fs::FlushFileBuffers(dir.as_raw_handle()) }) {
-            Err(e) if matches!(e.raw_os_error().map(|c| c as u32), Some(win::ERROR_ACCESS_DENIED | win::ERROR_INVALID_FUNCTION | win::ERROR_INVALID_HANDLE | win::ERROR_NOT_SUPPORTED)) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error().map(|c| c as u32),
+                    Some(win::ERROR_ACCESS_DENIED | win::ERROR_INVALID_FUNCTION | win::ERROR_INVALID_HANDLE | win::ERROR_NOT_SUPPORTED)
+                ) =>
+            {
+                Ok(())
+            }
             other => other,
         }
     }
@@ -205,10 +202,7 @@ impl Dir {
 
 /// The failures that mean "someone else has the file open right now".
 fn is_busy(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error().map(|c| c as u32),
-        Some(win::ERROR_SHARING_VIOLATION | win::ERROR_LOCK_VIOLATION | win::ERROR_ACCESS_DENIED)
-    )
+    matches!(e.raw_os_error().map(|c| c as u32), Some(win::ERROR_SHARING_VIOLATION | win::ERROR_LOCK_VIOLATION | win::ERROR_ACCESS_DENIED))
 }
 
 /// Runs `attempt` until it succeeds, fails for a reason other than a busy target, or
@@ -337,9 +331,9 @@ pub fn write_all(mut file: &File, buf: &[u8]) -> io::Result<()> {
 
 pub fn fill_random(buf: &mut [u8]) {
     use windows_sys::Win32::Security::Cryptography::{BCryptGenRandom, BCRYPT_USE_SYSTEM_PREFERRED_RNG};
-    let ok = buf.chunks_mut(u32::MAX as usize).all(|chunk| unsafe {
-        BCryptGenRandom(std::ptr::null_mut(), chunk.as_mut_ptr(), chunk.len() as u32, BCRYPT_USE_SYSTEM_PREFERRED_RNG) >= 0
-    });
+    let ok = buf
+        .chunks_mut(u32::MAX as usize)
+        .all(|chunk| unsafe { BCryptGenRandom(std::ptr::null_mut(), chunk.as_mut_ptr(), chunk.len() as u32, BCRYPT_USE_SYSTEM_PREFERRED_RNG) >= 0 });
     if !ok {
         crate::temp_name::fallback_random(buf);
     }
@@ -360,7 +354,12 @@ pub fn is_wine() -> bool {
 pub fn errno_from_os(code: i32) -> i32 {
     let code = code as u32;
     match code {
-        win::ERROR_FILE_NOT_FOUND | win::ERROR_PATH_NOT_FOUND | win::ERROR_INVALID_NAME | win::ERROR_BAD_PATHNAME | win::ERROR_INVALID_DRIVE | win::ERROR_MOD_NOT_FOUND => libc::ENOENT,
+        win::ERROR_FILE_NOT_FOUND
+        | win::ERROR_PATH_NOT_FOUND
+        | win::ERROR_INVALID_NAME
+        | win::ERROR_BAD_PATHNAME
+        | win::ERROR_INVALID_DRIVE
+        | win::ERROR_MOD_NOT_FOUND => libc::ENOENT,
         win::ERROR_ACCESS_DENIED | win::ERROR_PRIVILEGE_NOT_HELD | win::ERROR_CANT_ACCESS_FILE => libc::EPERM,
         win::ERROR_NOACCESS | win::ERROR_INVALID_ACCESS => libc::EACCES,
         win::ERROR_SHARING_VIOLATION | win::ERROR_LOCK_VIOLATION | win::ERROR_BUSY | win::ERROR_PIPE_BUSY => libc::EBUSY,

@@ -175,7 +175,15 @@ fn errors_carry_node_codes() {
     let err = write_file(resolve(&missing).unwrap(), b"x", &Options::durable()).unwrap_err();
     assert_eq!((err.code(), err.syscall), ("ENOENT", "open"));
     assert!(err.to_string().starts_with("ENOENT: no such file or directory, open"), "{err}");
-    for (code, errno) in [(win::ERROR_ACCESS_DENIED, "EPERM"), (win::ERROR_SHARING_VIOLATION, "EBUSY"), (win::ERROR_LOCK_VIOLATION, "EBUSY"), (win::ERROR_ALREADY_EXISTS, "EEXIST"), (win::ERROR_PATH_NOT_FOUND, "ENOENT"), (win::ERROR_DIR_NOT_EMPTY, "ENOTEMPTY"), (win::ERROR_HANDLE_DISK_FULL, "ENOSPC")] {
+    for (code, errno) in [
+        (win::ERROR_ACCESS_DENIED, "EPERM"),
+        (win::ERROR_SHARING_VIOLATION, "EBUSY"),
+        (win::ERROR_LOCK_VIOLATION, "EBUSY"),
+        (win::ERROR_ALREADY_EXISTS, "EEXIST"),
+        (win::ERROR_PATH_NOT_FOUND, "ENOENT"),
+        (win::ERROR_DIR_NOT_EMPTY, "ENOTEMPTY"),
+        (win::ERROR_HANDLE_DISK_FULL, "ENOSPC"),
+    ] {
         assert_eq!(crate::error::errno_code(errno_from_os(code as i32)), errno, "Windows error {code}");
     }
     let dir = tmp.path().join("d");
