@@ -167,7 +167,7 @@ declare namespace writeFileAtomic {
    */
   function sweep(dir: PathLike, options?: SweepOptions): Promise<string[]>;
 
-  // --- Locks and JSON (src/lock.ts, src/json.ts) ---
+  // --- Locks and JSON (src/lock/, src/json/) ---
 
   interface LockRange {
     /** First byte (default 0). */
@@ -444,7 +444,7 @@ declare namespace writeFileAtomic {
    */
   function isComplete(dirOrFile: PathLike): Promise<boolean>;
 
-  // --- formats: write(data, path, {format}) and plugins (src/write.ts, src/formats/) ---
+  // --- formats: write(data, path, {format}) and plugins (src/formats/write.ts, src/formats/) ---
 
   /** Built-in format names; plugins add their own. */
   type FormatName = 'json' | 'ndjson' | 'jsonl' | 'csv' | 'tsv' | 'arrow' | 'feather' | 'arrows' | 'parquet' | 'npy' | 'text' | 'bytes';

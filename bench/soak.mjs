@@ -141,7 +141,7 @@ const lines = [
   `## ${BURST.toLocaleString('en')} writes started at once`,
   '',
   'Each to its own file, all started in one tick. Under a low `ulimit -n` the opens that find no',
-  'descriptor wait for one (src/fd-wait.ts) instead of failing with EMFILE.',
+  'descriptor wait for one (src/binding/fd-wait.ts) instead of failing with EMFILE.',
   '',
   '| descriptor limit | outcomes | seconds | files | temps left | fds before | fds after |',
   '|---|---|---:|---:|---:|---:|---:|',

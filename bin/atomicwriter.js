@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 'use strict';
-// The `atomicwriter` command; the code is in src/cli.ts (built to dist/cli.js).
-require('../dist/cli.js').run();
+// The `atomicwriter` command; the code is in src/cli/index.ts (built to dist/cli/index.js).
+require('../dist/cli/index.js').run();

@@ -1,15 +1,15 @@
 // `require('atomicwriter')` is write-file-atomic's function itself, with `.sync` and
 // the named API attached; index.mjs re-exports the same object for ESM.
 
-import { atomicWrite, AtomicFile, openAtomic, openAtomicSync } from './atomic-file';
-import { sweep } from './sweep';
+import { atomicWrite, AtomicFile, openAtomic, openAtomicSync } from './file/atomic-file';
+import { sweep } from './file/sweep';
 import { FileLock, FileLockError, FileLockTimeoutError, lock, tryLock, withLock } from './lock';
 import { readJson, updateJson, writeJson } from './json';
-import { writeFile, writeFileAtomic, writeFileAtomicSync, writeFileSync } from './write-file';
-import type * as Stream from './stream';
+import { writeFile, writeFileAtomic, writeFileAtomicSync, writeFileSync } from './file/write-file';
+import type * as Stream from './file/stream';
 import type * as Dataset from './dataset';
 import type * as Manifest from './manifest';
-import type * as Write from './write';
+import type * as Write from './formats/write';
 import type * as Registry from './formats/registry';
 
 // Streams, datasets, manifests and formats load on first use: most programs only
@@ -19,13 +19,13 @@ function lazy<M>(load: () => M): () => M {
   return () => (loaded ??= load());
 }
 /* eslint-disable @typescript-eslint/no-require-imports */
-const stream = lazy(() => require('./stream') as typeof Stream);
+const stream = lazy(() => require('./file/stream') as typeof Stream);
 const dataset = lazy(() => {
-  require('./dataset-formats'); // connects dataset parts to the format registry
+  require('./dataset/formats'); // connects dataset parts to the format registry
   return require('./dataset') as typeof Dataset;
 });
 const manifest = lazy(() => require('./manifest') as typeof Manifest);
-const formats = lazy(() => require('./write') as typeof Write);
+const formats = lazy(() => require('./formats/write') as typeof Write);
 const registry = lazy(() => require('./formats/registry') as typeof Registry);
 /* eslint-enable @typescript-eslint/no-require-imports */
 

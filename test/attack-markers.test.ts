@@ -14,7 +14,7 @@ import { aw, entries, fileIdentity, hasCommand, isRoot, listenUnix, repoRoot, ru
 
 const require = createRequire(import.meta.url);
 // The single-file marker helpers that `write(..., {marker: true})` uses (not public API).
-const manifestModule: typeof import('../src/manifest.js') = require('../dist/manifest.js');
+const manifestModule: typeof import('../src/manifest/index.js') = require('../dist/manifest/index.js');
 
 const kinds: Array<[string, string, string, (path: string) => Promise<void>, boolean]> = [
   ['a FIFO', 'fifo', 'is a FIFO', async (p) => void spawnSync('mkfifo', [p]), hasCommand('mkfifo')],

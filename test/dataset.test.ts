@@ -12,7 +12,7 @@ import { partBytes, partName } from './fixtures/dataset-content.mjs';
 
 const require = createRequire(import.meta.url);
 // The single-file marker helpers that `write(..., {marker: true})` uses (not public API).
-const manifestModule: typeof import('../src/manifest.js') = require('../dist/manifest.js');
+const manifestModule: typeof import('../src/manifest/index.js') = require('../dist/manifest/index.js');
 
 const S3A_NAME = 'org.apache.hadoop.fs.s3a.commit.files.SuccessData/1';
 
@@ -271,7 +271,7 @@ describe('verify and isComplete', () => {
     const dir = scratch();
     const file = join(dir, 'data.bin');
     writeFileSync(join(dir, '_SUCCESS'), 'stale marker of an older write');
-    const manifest = await manifestModule.writeWithMarker(file, async (f: import('../src/atomic-file.js').AtomicFile) => {
+    const manifest = await manifestModule.writeWithMarker(file, async (f: import('../src/file/atomic-file.js').AtomicFile) => {
       await f.write(Buffer.alloc(5 << 20, 3));
       return { rows: 10, format: 'bytes' };
     });
@@ -283,7 +283,7 @@ describe('verify and isComplete', () => {
     // A marked write that fails while producing keeps the old file and the marker that
     // still describes it (the stale marker is retired only right before the commit).
     await expect(
-      manifestModule.writeWithMarker(file, async (f: import('../src/atomic-file.js').AtomicFile) => {
+      manifestModule.writeWithMarker(file, async (f: import('../src/file/atomic-file.js').AtomicFile) => {
         await f.write('partial');
         throw new Error('serializer failed');
       }),

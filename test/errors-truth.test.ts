@@ -133,7 +133,7 @@ describe('hints depend on the operation', () => {
 
 describe('native errors arrive complete, wherever they are caught', () => {
   it("digestFile of a missing file rejects with ENOENT, the code verify's \"disappeared while it was read\" branch tests (it saw GenericFailure)", async () => {
-    const { native } = require('../dist/native.js') as typeof import('../src/native.js');
+    const { native } = require('../dist/binding/native.js') as typeof import('../src/binding/native.js');
     const missing = join(scratch(), 'gone.bin');
     await expect(native().digestFile(missing)).rejects.toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'open', path: missing });
   });

@@ -44,7 +44,7 @@ work.then(
 const CLI_CHILD = `
 const { readFileSync } = require('node:fs');
 const [root, target] = process.argv.slice(1);
-require(root + '/dist/cli.js').main(['write', target, '--no-fsync']).then((code) => {
+require(root + '/dist/cli/index.js').main(['write', target, '--no-fsync']).then((code) => {
   const peak = Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
   console.log(JSON.stringify({ code, peak }));
   process.exit(code);

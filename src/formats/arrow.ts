@@ -4,7 +4,7 @@
 // the first one. The bytes of each batch go to the sink before the next is built.
 
 import type * as Arrow from 'apache-arrow';
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 import { importFile, optionalRequire } from './deps';
 import type { Format } from './registry';
 import type { ByteSink } from './sink';

@@ -1,8 +1,8 @@
 // `bytes`: raw bytes as given (Buffer, TypedArray, DataView, ArrayBuffer, string), or
 // an (async) iterable of them: a Readable, a web ReadableStream, a generator.
 
-import { toBuffer } from '../data';
-import { invalidArgType } from '../errors';
+import { toBuffer } from '../args/bytes';
+import { invalidArgType } from '../binding/errors';
 import type { Format } from './registry';
 import type { ByteSink } from './sink';
 import { isAsyncIterable, isIterable } from './tabular';

@@ -3,7 +3,7 @@
 // BigInts exact, other objects JSON. Hand-written: csv-stringify is the reference in
 // tests, and this writer does the same work without a stream per row.
 
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 import type { Format, FormatOptions } from './registry';
 import { badRow, checkColumns, checkTabular, isDataFrame, parts, type Kind, dataFrameRows } from './tabular';
 

@@ -5,9 +5,9 @@
 // records, Sets, plugins' inputs). `isRawContent` is the part of the dispatch that only
 // a stage needs: what it writes as it is, without a format.
 
-import type { AtomicFile } from '../atomic-file';
-import { abortError } from '../errors';
-import { isStreamSource, stopper } from '../source';
+import type { AtomicFile } from '../file/atomic-file';
+import { abortError } from '../binding/errors';
+import { isStreamSource, stopper } from '../file/source';
 import { isChunk } from './bytes';
 import './builtins';
 import { checkFormatOptionNames, formatForName, pickFormat, type Format, type FormatOptions } from './registry';
@@ -62,7 +62,7 @@ export function prepareFormat(data: unknown, options: FormatOptions, fileName: s
  * An async source as every serializer reads it: on abort, the pending `next()` rejects
  * at once with the AbortError and the source is stopped (a generator's `return()`, a
  * Readable destroyed), so an endless or stalled source does not keep the write alive.
- * As in source.ts, each step gets a promise of its own that the abort listener
+ * As in file/source.ts, each step gets a promise of its own that the abort listener
  * rejects; racing every step against one long-lived promise would keep each value
  * alive until the write ends.
  */

@@ -4,7 +4,7 @@
 // or unserializable value throws before the disk is touched. BigInts are written as
 // exact JSON numbers.
 
-import { invalidArgType, outOfRange } from '../errors';
+import { invalidArgType, outOfRange } from '../binding/errors';
 import type { Format } from './registry';
 import { stringify } from './stringify';
 import type { ByteSink } from './sink';

@@ -2,7 +2,7 @@
 // values, a table, or an object of columns (as records). Lines are joined into large
 // strings before they reach the sink.
 
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 import { jsonValues } from './json';
 import { stringify } from './stringify';
 import type { Format } from './registry';

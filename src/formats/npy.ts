@@ -3,7 +3,7 @@
 // as they are in memory (byte order marked from the machine's).
 
 import { endianness } from 'node:os';
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 import type { Format } from './registry';
 
 const ORDER = endianness() === 'LE' ? '<' : '>';

@@ -5,8 +5,8 @@
 // bounded by the row group, not the file. Compression: snappy (default), zstd, gzip,
 // none. nodejs-polars DataFrames are written by polars itself into the staged temp.
 
-import { invalidArgType, outOfRange } from '../errors';
-import { native, type NativeHandle } from '../native';
+import { invalidArgType, outOfRange } from '../binding/errors';
+import { native, type NativeHandle } from '../binding/native';
 import type { ParquetColumn, ParquetEncoder, ParquetOutput } from '../../native/binding';
 import type { Format, FormatOptions } from './registry';
 import { FileSink, type ByteSink } from './sink';

@@ -2,8 +2,8 @@
 // `registerFormat`. Looking a format up never loads an encoder; each format module
 // requires its heavy dependency on first use.
 
-import { invalidArgType } from '../errors';
-import { checkOptionNames } from '../options';
+import { invalidArgType } from '../binding/errors';
+import { checkOptionNames } from '../file/options';
 import type { ByteSink } from './sink';
 
 export type FormatOptions = Record<string, unknown>;

@@ -3,9 +3,9 @@
 // one buffer may be in flight while the serializer fills the next, and a writer that
 // awaits `write()` is held back until the previous buffer has reached the file.
 
-import type { AtomicFile } from '../atomic-file';
-import { invalidArgType } from '../errors';
-import type { NativeHandle } from '../native';
+import type { AtomicFile } from '../file/atomic-file';
+import { invalidArgType } from '../binding/errors';
+import type { NativeHandle } from '../binding/native';
 
 const CHUNK = 1 << 20;
 const done: Promise<void> = Promise.resolve();

@@ -2,7 +2,7 @@
 // writeJson/updateJson. Kept apart from formats/json.ts so that loading writeJson
 // loads nothing of the formats.
 
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 
 export type Replacer = ((this: unknown, key: string, value: unknown) => unknown) | (string | number)[] | null;
 

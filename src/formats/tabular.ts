@@ -3,7 +3,7 @@
 // Tables and RecordBatches (or iterables of them). Arrow and nodejs-polars objects are
 // recognized by shape, so neither library is loaded here.
 
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 
 /** What a column holds, as far as the typed formats (parquet, arrow) care. */
 export type Kind = 'boolean' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'string' | 'binary' | 'timestamp' | 'date' | 'json' | 'null';

@@ -1,7 +1,7 @@
 // `text`: a string (or an (async) iterable of strings, such as a text stream) in
 // `options.encoding` (default utf8).
 
-import { invalidArgType } from '../errors';
+import { invalidArgType } from '../binding/errors';
 import { encodingOf, writeChunks } from './bytes';
 import type { Format } from './registry';
 import { isAsyncIterable, isIterable } from './tabular';

@@ -3,9 +3,9 @@
 // carry what the caller needs (status, S3's code, the URL) and never a credential:
 // SDK errors are copied field by field, not attached as `cause`.
 
-import { abortError, invalidArgType, outOfRange } from '../errors';
+import { abortError, invalidArgType, outOfRange } from '../binding/errors';
 import type { S3Location } from './url';
-import { parseInteger } from '../options';
+import { parseInteger } from '../file/options';
 
 // The SDK's types are not a dependency of ours either: the few shapes we use.
 export interface S3ClientLike {

@@ -6,8 +6,8 @@
 // A failed multipart upload is aborted, so no partial object or orphan parts remain.
 
 import { promises as fsp } from 'node:fs';
-import { throwIfAborted } from '../errors';
-import { native } from '../native';
+import { throwIfAborted } from '../binding/errors';
+import { native } from '../binding/native';
 import { clientFor, isConflict, loadSdk, s3Error, type ParsedS3Options, type S3ClientLike, type S3Result } from './client';
 import type { S3Location } from './url';
 

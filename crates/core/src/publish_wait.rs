@@ -1,6 +1,6 @@
 //! Publishes in flight per target, so that a synchronous write can let the
 //! asynchronous writes issued before it land first: call order holds across sync and
-//! async calls to one file (see `src/queue.ts`). A [`Publishing`] is taken on the
+//! async calls to one file (see `src/file/queue.ts`). A [`Publishing`] is taken on the
 //! caller's thread when the work is dispatched (not when a worker starts it, which
 //! would leave a window) and dropped when the work is done.
 

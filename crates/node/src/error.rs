@@ -2,8 +2,8 @@
 //! set (`code`, `errno` negated as Node reports it, `syscall`, `path`, `dest`), and
 //! thrown or rejected as that very object: nothing is encoded into a message string,
 //! so no path (control characters, U+2028, invalid UTF-8) can break the transport.
-//! The hints that say what to do are added by `src/native.ts`, which knows the
-//! operation and the options of the call (see `src/errors.ts`).
+//! The hints that say what to do are added by `src/binding/native.ts`, which knows the
+//! operation and the options of the call (see `src/binding/errors.ts`).
 
 use atomicwriter_core as core;
 use napi::bindgen_prelude::*;

@@ -156,7 +156,7 @@ impl LockHandle {
         let target = Target::from_resolved(&to_path(&resolved_path)).or_throw(env)?;
         let opts = core::Options::from(&options);
         let lock = self.get().or_throw(env)?;
-        // A writeFileSync called after this update waits for it (see `src/queue.ts`).
+        // A writeFileSync called after this update waits for it (see `src/file/queue.ts`).
         let publishing = publish_wait::begin(&target.path());
         run_async(env, move || {
             let _publishing = publishing;

@@ -20,7 +20,7 @@
 // with EDEADLK, not wait forever behind itself); it only registers as pending, so
 // that a writeFileSync called after it is not overwritten.
 
-import { native } from './native';
+import { native } from '../binding/native';
 
 const tails = new Map<string, Promise<void>>();
 /** Key → how many writes outside the queue (updateJson) are pending. */

@@ -3,7 +3,7 @@
 //
 // The binding builds each native error as a real JS error with Node's fields (`code`,
 // `errno`, `syscall`, `path`, `dest`: crates/node/src/error.rs), and `native()`
-// (src/native.ts) passes it through `explain` exactly once. The hints live here, not in
+// (src/binding/native.ts) passes it through `explain` exactly once. The hints live here, not in
 // Rust, because they name this API's options and operations (`mkdir: true`, `namedTemp`,
 // `exclusive`, a sweep as opposed to a write), which only the JS layer knows.
 

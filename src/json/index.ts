@@ -2,16 +2,16 @@
 // file, errors that point at the bad byte) and updateJson (read-modify-write under a
 // cross-process lock on `<file>.lock`: no lost update between processes or callers).
 
-import { abortError, invalidArgType, type NodeStyleError } from './errors';
-import { native } from './native';
-import { retryOnFdExhaustion } from './fd-wait';
-import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from './lock';
-import { checkOptionNames, resolveOptions, type WriteOptions } from './options';
-import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
-import { pendingOutside, superseded, type Ticket } from './queue';
-import { writeFileWith } from './write-file';
-import { stringify, type Replacer } from './formats/stringify';
+import { abortError, invalidArgType, type NodeStyleError } from '../binding/errors';
+import { native } from '../binding/native';
+import { retryOnFdExhaustion } from '../binding/fd-wait';
+import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from '../lock';
+import { checkOptionNames, resolveOptions, type WriteOptions } from '../file/options';
+import { isS3Url, s3 } from '../s3/url';
+import { checkPath, resolveTarget, targetKey, type PathLike } from '../args/target';
+import { pendingOutside, superseded, type Ticket } from '../file/queue';
+import { writeFileWith } from '../file/write-file';
+import { stringify, type Replacer } from '../formats/stringify';
 
 
 export interface WriteJsonOptions extends Omit<WriteOptions, 'encoding'> {

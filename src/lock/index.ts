@@ -5,12 +5,12 @@
 // package; everything that touches the disk settles the promise.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { LockHandle, LockRequest } from '../native/binding';
-import { abortError, invalidArgType, outOfRange, type NodeStyleError } from './errors';
-import { native, type NativeWriteOptions } from './native';
-import { checkPath, type PathLike } from './target';
-import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from './fd-wait';
-import { checkOptionNames, parseBoolean, parseInteger } from './options';
+import type { LockHandle, LockRequest } from '../../native/binding';
+import { abortError, invalidArgType, outOfRange, type NodeStyleError } from '../binding/errors';
+import { native, type NativeWriteOptions } from '../binding/native';
+import { checkPath, type PathLike } from '../args/target';
+import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from '../binding/fd-wait';
+import { checkOptionNames, parseBoolean, parseInteger } from '../file/options';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -358,7 +358,7 @@ async function acquire(path: string | Buffer, request: Request, wait: boolean): 
   const { signal } = request;
   if (signal?.aborted) throw lockAbortError(path, signal);
   // Uncontested: open and lock in one native call, on this thread.
-  // Out of descriptors: wait for some (see fd-wait.ts), not long without progress (the
+  // Out of descriptors: wait for some (see binding/fd-wait.ts), not long without progress (the
   // caller holds the lock, and its descriptor, as long as it likes) and never beyond
   // the lock's timeout.
   const fdWait = { totalMs: Math.max(0, start + request.timeout - performance.now()), idleMs: HANDED_OUT_IDLE_MS };

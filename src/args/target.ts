@@ -2,9 +2,9 @@
 // resolved by the core to the real file (symlinks followed).
 
 import { fileURLToPath } from 'node:url';
-import { invalidArgType } from './errors';
-import { native } from './native';
-import { isS3Url } from './s3/url';
+import { invalidArgType } from '../binding/errors';
+import { native } from '../binding/native';
+import { isS3Url } from '../s3/url';
 
 export type PathLike = string | Buffer | URL;
 

@@ -7,14 +7,14 @@
 import { statSync } from 'node:fs';
 import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { openAtomic, type AtomicFile, type OpenOptions } from './atomic-file';
-import { invalidArgType, type NodeStyleError } from './errors';
-import { checkOptionNames } from './options';
-import { native } from './native';
-import { isS3Url, s3 } from './s3/url';
-import { checkPath, withTarget, type PathLike } from './target';
-import { writeFile } from './write-file';
-import type * as Binding from '../native/binding';
+import { openAtomic, type AtomicFile, type OpenOptions } from '../file/atomic-file';
+import { invalidArgType, type NodeStyleError } from '../binding/errors';
+import { checkOptionNames } from '../file/options';
+import { native } from '../binding/native';
+import { isS3Url, s3 } from '../s3/url';
+import { checkPath, withTarget, type PathLike } from '../args/target';
+import { writeFile } from '../file/write-file';
+import type * as Binding from '../../native/binding';
 
 export const MARKER = '_SUCCESS';
 export const MANIFEST_FORMAT = 'atomicwriter.success';
@@ -65,7 +65,7 @@ export interface PartInfo {
 let writerVersion: string | undefined;
 function version(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  writerVersion ??= (require('../package.json') as { version: string }).version;
+  writerVersion ??= (require('../../package.json') as { version: string }).version;
   return writerVersion;
 }
 

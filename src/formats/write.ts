@@ -3,15 +3,15 @@
 // that can be checked (path, options, format, input shape) is checked before the disk
 // is touched; a serializer that throws halfway leaves the old file and no temp.
 
-import { openAtomicFrom } from './atomic-file';
-import { invalidArgType, throwIfAborted } from './errors';
-import { checkNotMarker, makeWayForMarker, writeFileMarker } from './manifest';
-import { prepareFormat, type FormatJob } from './formats/dispatch';
-import type { FormatOptions } from './formats/registry';
-import { FORMAT_WRITE_OPTION_NAMES, resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { inFileOrder, ticket } from './queue';
-import { isS3Url, s3 } from './s3/url';
-import { checkPath, targetKey, withTarget, type PathLike } from './target';
+import { openAtomicFrom } from '../file/atomic-file';
+import { invalidArgType, throwIfAborted } from '../binding/errors';
+import { checkNotMarker, makeWayForMarker, writeFileMarker } from '../manifest';
+import { prepareFormat, type FormatJob } from './dispatch';
+import type { FormatOptions } from './registry';
+import { FORMAT_WRITE_OPTION_NAMES, resolveOptions, type ResolvedOptions, type WriteOptions } from '../file/options';
+import { inFileOrder, ticket } from '../file/queue';
+import { isS3Url, s3 } from '../s3/url';
+import { checkPath, targetKey, withTarget, type PathLike } from '../args/target';
 
 export interface FormatWriteOptions extends WriteOptions {
   /** Format name; default: from the file name's extension. */

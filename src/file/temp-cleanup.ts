@@ -21,7 +21,7 @@
 // exits we run the loop once more (one setImmediate), in which a pending signal is read
 // and handled as above. Once per emptying: the next 'beforeExit' lets it exit.
 
-import { native } from './native';
+import { native } from '../binding/native';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 let installed = false;

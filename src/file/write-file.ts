@@ -1,15 +1,15 @@
 // Whole-content writes: the write-file-atomic compatible function and the named
 // `writeFile` / `writeFileSync`. One path through the core for each.
 
-import { throwIfAborted } from './errors';
-import { isBinary, toBuffer, toBufferLoose } from './data';
+import { throwIfAborted } from '../binding/errors';
+import { isBinary, toBuffer, toBufferLoose } from '../args/bytes';
 import { openStaged } from './atomic-file';
-import { native } from './native';
-import { fdReleased, isFdExhausted, retryOnFdExhaustion } from './fd-wait';
+import { native } from '../binding/native';
+import { fdReleased, isFdExhausted, retryOnFdExhaustion } from '../binding/fd-wait';
 import { inFileOrder, superseded, supersedePending, ticket } from './queue';
 import { looseOptions, resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from './target';
-import { isS3Url, s3 } from './s3/url';
+import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from '../args/target';
+import { isS3Url, s3 } from '../s3/url';
 import { removeTempsOnExit } from './temp-cleanup';
 import { isStreamSource, progressOptions, slices, writeStreamed, type ProgressOptions, type StreamSource } from './source';
 

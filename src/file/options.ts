@@ -1,8 +1,8 @@
 // Validates write options up front (a bad option throws before the disk is touched)
 // and turns them into what the core takes.
 
-import { invalidArgType, outOfRange } from './errors';
-import type { NativeWriteOptions } from './native';
+import { invalidArgType, outOfRange } from '../binding/errors';
+import type { NativeWriteOptions } from '../binding/native';
 import type { Ticket } from './queue';
 
 export interface Chown {

@@ -7,17 +7,17 @@
 // directory is removed, or found later by `sweep(parent)`.
 
 import { join } from 'node:path';
-import { AtomicFile } from './atomic-file';
-import { abortError, invalidArgType, type NodeStyleError } from './errors';
-import { retryOnFdExhaustion } from './fd-wait';
-import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from './manifest';
-import { native } from './native';
-import { checkOptionNames, parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from './options';
-import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from './source';
-import { AtomicWriteStream, parseHighWaterMark } from './stream';
-import { isS3Url, s3 } from './s3/url';
-import { checkPath, withTarget, type PathLike } from './target';
-import type * as Binding from '../native/binding';
+import { AtomicFile } from '../file/atomic-file';
+import { abortError, invalidArgType, type NodeStyleError } from '../binding/errors';
+import { retryOnFdExhaustion } from '../binding/fd-wait';
+import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from '../manifest';
+import { native } from '../binding/native';
+import { checkOptionNames, parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from '../file/options';
+import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from '../file/source';
+import { AtomicWriteStream, parseHighWaterMark } from '../file/stream';
+import { isS3Url, s3 } from '../s3/url';
+import { checkPath, withTarget, type PathLike } from '../args/target';
+import type * as Binding from '../../native/binding';
 
 export interface DatasetOptions {
   /** Write the `_SUCCESS` manifest last (default `true`). */
@@ -70,7 +70,7 @@ export interface PreparedPart {
 }
 
 /**
- * How parts are dispatched: installed by the formats glue (dataset-formats.ts, the
+ * How parts are dispatched: installed by the formats glue (dataset/formats.ts, the
  * dispatch `write()` uses) so datasets get every format, plugins included, without
  * this module depending on them. `options` are the part's options (format options
  * included); `name`'s extension picks the format when `options.format` is absent;

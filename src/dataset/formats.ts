@@ -2,8 +2,8 @@
 // same dispatch as `write()` (formats/dispatch.ts), into the part's staged temp; the
 // dispatch also says what a stage writes as it is (bytes, byte streams).
 
-import { setFormatWriter } from './dataset';
-import { isRawContent, prepareFormat } from './formats/dispatch';
+import { setFormatWriter } from './index';
+import { isRawContent, prepareFormat } from '../formats/dispatch';
 
 setFormatWriter((data, name, options, callNames) => {
   if (options.format === undefined && isRawContent(data, name)) return undefined;

@@ -3,12 +3,12 @@
 // disposing it uncommitted) removes the temp. `atomicWrite` hands the temp's path to
 // code that can only write to a path.
 
-import { abortError, invalidArgType, throwIfAborted } from './errors';
-import { toBuffer, type BufferData } from './data';
-import { native, type NativeHandle } from './native';
+import { abortError, invalidArgType, throwIfAborted } from '../binding/errors';
+import { toBuffer, type BufferData } from '../args/bytes';
+import { native, type NativeHandle } from '../binding/native';
 import { resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
-import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from './target';
-import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion, type WaitLimits } from './fd-wait';
+import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from '../args/target';
+import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion, type WaitLimits } from '../binding/fd-wait';
 import { superseded, supersedePending, takePlace, type Place, type Ticket } from './queue';
 import { removeTempsOnExit } from './temp-cleanup';
 

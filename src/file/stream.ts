@@ -7,11 +7,11 @@
 import { Writable } from 'node:stream';
 import type { AtomicFile } from './atomic-file';
 import { openStaged } from './atomic-file';
-import { abortError, invalidArgType, outOfRange } from './errors';
+import { abortError, invalidArgType, outOfRange } from '../binding/errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
-import { isS3Url, s3 } from './s3/url';
-import { checkPath, resolveTarget, targetKey, type PathLike } from './target';
+import { isS3Url, s3 } from '../s3/url';
+import { checkPath, resolveTarget, targetKey, type PathLike } from '../args/target';
 import { takePlace, type Place } from './queue';
 
 export interface WriteStreamOptions extends WriteOptions, ProgressOptions {

@@ -1,9 +1,9 @@
 // Removal of temps orphaned by crashed writers (see crates/core/src/sweep.rs).
 
-import { invalidArgType, outOfRange } from './errors';
-import { native } from './native';
+import { invalidArgType, outOfRange } from '../binding/errors';
+import { native } from '../binding/native';
 import { checkOptionNames } from './options';
-import { checkPath, type PathLike } from './target';
+import { checkPath, type PathLike } from '../args/target';
 
 export interface SweepOptions {
   /**

@@ -4,7 +4,7 @@
 // AtomicFile.write, atomicWrite's callers, formats' byte chunks): what fs.writeFile
 // takes, nothing else.
 
-import { invalidArgType } from './errors';
+import { invalidArgType } from '../binding/errors';
 
 export type BufferData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 

@@ -5,7 +5,7 @@
 // one buffer is in flight while the next fills, and the source is not read further
 // until there is room: back-pressure comes from awaiting the native writes.
 
-import { abortError, invalidArgType, outOfRange } from './errors';
+import { abortError, invalidArgType, outOfRange } from '../binding/errors';
 import { openStaged, type AtomicFile } from './atomic-file';
 import type { ResolvedOptions } from './options';
 

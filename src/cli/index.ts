@@ -8,21 +8,20 @@
 // signal n before publishing; `lock` exits with its command's code.
 
 import { spawn } from 'node:child_process';
-import { closeSync, fstatSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './cli-input';
-import { formatBytes, progressBar } from './cli-progress';
-import { pickFormat } from './formats/registry';
-import { FileLockError, inheritableFd, lock } from './lock';
-import { verify, type VerifyResult } from './manifest';
-import { sweep } from './sweep';
-import { isS3Url } from './s3/url';
-import { checkPath } from './target';
-import { write } from './write';
-import { writeFile } from './write-file';
-import { throwIfAborted } from './errors';
+import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './input';
+import { formatBytes, progressBar } from './progress';
+import { pickFormat } from '../formats/registry';
+import { FileLockError, inheritableFd, lock } from '../lock';
+import { verify, type VerifyResult } from '../manifest';
+import { sweep } from '../file/sweep';
+import { isS3Url } from '../s3/url';
+import { checkPath } from '../args/target';
+import { write } from '../formats/write';
+import { writeFile } from '../file/write-file';
+import { throwIfAborted } from '../binding/errors';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -63,8 +62,7 @@ A SIGINT, SIGTERM or SIGHUP before the write is published publishes nothing.
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
+  return (require('../../package.json') as { version: string }).version;
 }
 
 function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {

@@ -3,9 +3,9 @@
 //
 // The one place native errors are handled: every function and method of the binding is
 // wrapped once, here, so that each error it throws or rejects with gets its hint
-// (`explain`, src/errors.ts). The errors themselves are real Node-style errors made by
+// (`explain`, src/binding/errors.ts). The errors themselves are real Node-style errors made by
 // the binding; no call site converts anything.
-import type * as Binding from '../native/binding';
+import type * as Binding from '../../native/binding';
 import { explain } from './errors';
 
 export type NativeBinding = typeof Binding;
@@ -16,7 +16,7 @@ let binding: NativeBinding | undefined;
 
 export function native(): NativeBinding {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  binding ??= withHints(require('../native/binding.js') as NativeBinding);
+  binding ??= withHints(require('../../native/binding.js') as NativeBinding);
   return binding;
 }
 
