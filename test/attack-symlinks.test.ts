@@ -45,13 +45,18 @@ function plantAsNobody(to: string, at: string): void {
   expect(lstatSync(at).uid).toBe(65534);
 }
 
-/** Every name and byte under `dir` (recursively), to compare before and after. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+/**
+ * Every name and byte under `dir` (recursively, never through a link), to compare before
+ * and after. A walk of its own: Bun's recursive readdirSync descends into links to
+ * directories, so the planted shared/sub -> base made it fail with ELOOP
+ * (oven-sh/bun#31418, #33432), where Node's withFileTypes walk lists the link only.
+ */
+function snapshot(dir: string, out: Record<string, string> = {}): Record<string, string> {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
     const st = lstatSync(path);
     out[path] = st.isFile() ? `${st.mode.toString(8)}:${readFileSync(path, 'hex')}` : `${st.mode.toString(8)}`;
+    if (st.isDirectory()) snapshot(path, out);
   }
   return out;
 }

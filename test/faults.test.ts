@@ -204,6 +204,14 @@ describe.skipIf(!canHideProc)('no /proc (needs root and unshare)', () => {
         console.log('ok');
       })().catch((e) => { console.log(e.code, e.message); process.exit(1); });`;
     const r = await run('unshare', ['--mount', '--fork', 'sh', '-c', `umount -l /proc && exec "${process.execPath}" -e "$AW_SCRIPT"`], { env: { ...process.env, AW_SCRIPT: script } });
+    if (process.versions.bun) {
+      // Bun itself cannot start without /proc: it aborts before running any JavaScript
+      // (reading /proc/self/maps fails; oven-sh/bun#1360, closed as "Bun needs /proc").
+      // Nothing of the library ran, so this case is tested under Node only.
+      expect(r.stdout + r.stderr).toContain('panic(main thread): abort() called');
+      expect(entries(dir)).toEqual([]);
+      return;
+    }
     expect(r.stdout + r.stderr).toContain('ok');
     expect(r.status).toBe(0);
     expect(readFileSync(join(dir, 'a.txt'), 'utf8')).toBe('async');

@@ -33,7 +33,8 @@ describe('no binary for this platform', () => {
     expect(err.code).toBe('ERR_ATOMICWRITER_NO_BINARY');
     expect(err.message).toContain('os aix, arch ppc64');
     expect(err.message).toContain(`ABI ${process.versions.modules}, N-API ${process.versions.napi}`);
-    expect(err.message).toContain(`Node ${process.version}`);
+    // The runtime by its own name: Bun reports a Node version (v26.3.0) it is not.
+    expect(err.message).toContain(process.versions.bun ? `Bun ${process.versions.bun} (ABI` : `Node ${process.version}`);
     expect(err.message).toContain('Published binaries: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, linux-arm64-musl, darwin-x64, darwin-arm64, win32-x64-msvc.');
     expect(err.message).toContain('No prebuilt binary is published for aix-ppc64');
     expect(err.message).toMatch(/Open an issue .* or build it yourself: in a clone .*cargo/);

@@ -39,11 +39,15 @@ function codeBlocks(markdown: string): Block[] {
 const blocks = codeBlocks(readFileSync(join(repoRoot, 'README.md'), 'utf8'));
 const jsBlocks = blocks.filter((b) => ['js', 'mjs', 'javascript'].includes(b.lang));
 
-/** `node --check` of `code` as an ES module; the compiler's message when it does not parse. */
+/**
+ * `node --check` of `code` as an ES module; the compiler's message when it does not parse.
+ * Under Bun, `--check` means "type check, then run", so its parser is asked instead:
+ * `bun build --no-bundle` transpiles the one file without resolving its imports.
+ */
 async function syntaxError(code: string, dir: string, name: string): Promise<string | undefined> {
   const file = join(dir, `${name}.mjs`);
   writeFileSync(file, code);
-  const r = await runNode(['--check', file]);
+  const r = await runNode(process.versions.bun ? ['build', '--no-bundle', file] : ['--check', file]);
   return r.status === 0 ? undefined : r.stderr.trim();
 }
 
