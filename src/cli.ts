@@ -14,14 +14,12 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './cli-input';
 import { formatBytes, progressBar } from './cli-progress';
+import './formats/builtins'; // the built-in formats, which pickFormat checks arguments against
 import { pickFormat } from './formats/registry';
 import { FileLockError, inheritableFd, lock } from './lock';
-import { verify, type VerifyResult } from './manifest';
-import { sweep } from './sweep';
-import { isS3Url } from './s3/url';
+import type { VerifyResult } from './manifest';
+import { isRemoteUrl, probeConditionalWrites, sweep, verify, write, writeFile } from './route';
 import { checkPath } from './target';
-import { write } from './write';
-import { writeFile } from './write-file';
 import { throwIfAborted } from './errors';
 
 const EXIT_FAILURE = 1;
@@ -159,7 +157,7 @@ async function cmdWrite(args: string[]): Promise<number> {
   const expected = parseSize(values.size as string | undefined);
   // What the arguments decide is checked now (a bad one is usage, exit 2); from here
   // on, a TypeError is about what stdin holds (a failure, exit 1).
-  if (!isS3Url(path)) asUsage(() => checkPath(path));
+  if (!isRemoteUrl(path)) asUsage(() => checkPath(path));
   if (from !== undefined || values.marker === true || format !== undefined) asUsage(() => pickFormat(from === undefined ? (format ?? 'bytes') : format, path));
   if (process.stdin.isTTY) process.stderr.write('atomicwriter: reading standard input (end it with Ctrl-D)\n');
 
