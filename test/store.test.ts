@@ -214,3 +214,15 @@ for (const p of [gcsProvider(), azureProvider()]) {
     });
   });
 }
+
+it('without the SDKs: local writes work, each scheme says what to install, and no SDK loads', async () => {
+  const dir = scratch();
+  const out = lastJson<{ local: boolean; errors: Record<string, { code: string; message: string }>; sdkLoaded: string[] }>(await runNode([fixture('store-no-sdk.mjs'), `${dir}/f.txt`]));
+  expect(out.local).toBe(true);
+  expect(out.errors.s3).toMatchObject({ code: 'ERR_S3_SDK_MISSING' });
+  expect(out.errors.gs).toMatchObject({ code: 'ERR_GCS_SDK_MISSING' });
+  expect(out.errors.az).toMatchObject({ code: 'ERR_AZURE_SDK_MISSING' });
+  expect(out.errors.gs!.message).toContain('npm install @google-cloud/storage');
+  expect(out.errors.az!.message).toContain('npm install @azure/storage-blob');
+  expect(out.sdkLoaded).toEqual([]);
+});
