@@ -6,7 +6,8 @@
 //     `uploadFile`) with the same part size and concurrency;
 //  2. updateJson on one object, sequentially in this process, against the SDK's plain
 //     read-then-write (no condition: the unsafe floor of two round trips), and 4
-//     processes updating the same object (updates/s, retries per update).
+//     processes updating the same object (test/fixtures/s3-counter.mjs: updates/s,
+//     retries per update).
 // Contenders interleaved, medians of rounds. An emulator is not the cloud: the numbers
 // say what our layer costs on top of the SDK's (read as ratios), not what GCS or Azure do.
 // `node bench/stores.mjs [rounds] [MiB] [updates]`; results in bench/results/stores.md.
@@ -27,20 +28,6 @@ const QUEUE = 4;
 const BUCKET = 'aw-bench';
 
 const [mode, ...rest] = process.argv.slice(2);
-if (mode === '--counter') {
-  // One of the 4 processes of (2): increments `url` `count` times.
-  const [url, count] = rest;
-  let calls = 0;
-  for (let i = 0; i < Number(count); i++) {
-    await aw.updateJson(url, (v) => {
-      calls++;
-      return { n: v.n + 1 };
-    }, { defaultData: { n: 0 }, maxRetries: 1000 });
-  }
-  process.stdout.write(JSON.stringify({ retries: calls - Number(count) }));
-  process.exit(0);
-}
-
 const rounds = Number(mode ?? 3);
 const sizeMiB = Number(rest[0] ?? 256);
 const updates = Number(rest[1] ?? 100);
@@ -155,7 +142,7 @@ try {
       const perChild = Math.max(1, Math.floor(updates / 4));
       let retries = 0;
       const fourMs = await timed(async () => {
-        const out = await Promise.all(Array.from({ length: 4 }, () => child([join(here, 'stores.mjs'), '--counter', counterUrl, String(perChild)], p.env)));
+        const out = await Promise.all(Array.from({ length: 4 }, () => child([join(here, '..', 'test', 'fixtures', 's3-counter.mjs'), counterUrl, String(perChild)], p.env)));
         retries = out.reduce((a, o) => a + o.retries, 0);
       });
       const final = await aw.readJson(counterUrl);

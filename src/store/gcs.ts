@@ -24,6 +24,7 @@ interface GcsFile {
   metadata: GcsMetadata;
   getMetadata(): Promise<[GcsMetadata]>;
   download(): Promise<[Buffer]>;
+  createReadStream(options: { validation?: boolean }): NodeJS.ReadableStream;
   delete(options?: { ignoreNotFound?: boolean }): Promise<unknown>;
   createWriteStream(options: Record<string, unknown>): NodeJS.WritableStream & { destroy(err?: Error): void };
   name: string;
@@ -87,10 +88,29 @@ async function missingObject(error: Error & { code?: string }, bucket: GcsBucket
   throw error;
 }
 
+/**
+ * The bytes of one generation and its number, in one request: the media download says
+ * which generation it sent (`x-goog-generation`). Where a server does not say, its
+ * number first, then that generation's bytes (a writer replacing it in between makes
+ * the read 404: then read again).
+ */
 async function get(loc: Location, o: ParsedStoreOptions): Promise<StoredObject | undefined> {
   const bucket = client(o).bucket(loc.bucket);
-  // The bytes of one generation: its number first, then that generation's content. A
-  // writer that replaced it in between makes the read 404; then read again.
+  let generation: string | undefined;
+  let body: Buffer;
+  try {
+    const chunks: Buffer[] = [];
+    const stream = bucket.file(loc.key).createReadStream({ validation: false });
+    stream.on('response', (res: { headers?: Record<string, unknown> }) => {
+      const g = res.headers?.['x-goog-generation'];
+      if (typeof g === 'string' && /^\d+$/.test(g)) generation = g;
+    });
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    body = Buffer.concat(chunks);
+  } catch (err) {
+    return missingObject(gcsError(err, 'GetObject', loc.url), bucket);
+  }
+  if (generation !== undefined) return { body, version: generation };
   for (;;) {
     let meta: GcsMetadata;
     try {
@@ -99,8 +119,8 @@ async function get(loc: Location, o: ParsedStoreOptions): Promise<StoredObject |
       return missingObject(gcsError(err, 'GetObject', loc.url), bucket);
     }
     try {
-      const [body] = await bucket.file(loc.key, { generation: meta.generation }).download();
-      return { body, version: String(meta.generation) };
+      const [bytes] = await bucket.file(loc.key, { generation: meta.generation }).download();
+      return { body: bytes, version: String(meta.generation) };
     } catch (err) {
       const error = gcsError(err, 'GetObject', loc.url);
       if ((error as { code?: string }).code !== 'ENOENT') throw error;

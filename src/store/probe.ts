@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPrecondition, parseStoreOptions, storeFor, type ObjectStore, type ParsedStoreOptions, type StoreResult } from './adapter';
+import { isConflict, isPrecondition, parseStoreOptions, storeFor, type ObjectStore, type ParsedStoreOptions, type StoreResult } from './adapter';
 import { at, parseUrl, type Location } from './url';
 
 /** Creators started at once by the race check. */
@@ -48,10 +48,14 @@ function settle(promise: Promise<StoreResult>): Promise<Settled> {
   );
 }
 
-/** A refusal is a precondition failure; any other error (network, permissions) is the probe's own failure. */
+/**
+ * A refusal is a precondition failure, or S3's 409 for a conditional write that met
+ * another in flight (still there after its retries); any other error (network,
+ * permissions) is the probe's own failure, thrown, and nothing is cached.
+ */
 function refused(s: Settled): boolean {
   if (s.ok) return false;
-  if (isPrecondition(s.error)) return true;
+  if (isPrecondition(s.error) || isConflict(s.error)) return true;
   throw s.error;
 }
 
