@@ -104,9 +104,13 @@ export function azureProvider(): Provider {
   };
 }
 
-/** A TCP proxy to 127.0.0.1:`target()`; in `cut` mode it drops both sides once a connection has sent `limit` bytes upstream. */
+/**
+ * A TCP proxy to 127.0.0.1:`target()`. Once a connection has sent `limit` bytes
+ * upstream, `cut` drops both sides, `corrupt` flips the bits of that one byte (in the
+ * body of a large request) and goes on; `pass` forwards everything.
+ */
 export class CuttingProxy {
-  mode: 'cut' | 'pass' = 'cut';
+  mode: 'cut' | 'corrupt' | 'pass' = 'cut';
   cuts = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -126,11 +130,20 @@ export class CuttingProxy {
         up.destroy();
       };
       down.on('data', (chunk: Buffer) => {
+        const before = sent;
         sent += chunk.length;
+        const crossed = before <= this.limit && sent > this.limit;
         if (this.mode === 'cut' && sent > this.limit) {
           this.cuts++;
           close();
-        } else up.write(chunk);
+          return;
+        }
+        if (this.mode === 'corrupt' && crossed) {
+          this.cuts++;
+          chunk = Buffer.from(chunk);
+          chunk[this.limit - before] ^= 0xff;
+        }
+        up.write(chunk);
       });
       up.pipe(down);
       down.on('error', close).on('close', close);

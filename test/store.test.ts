@@ -194,6 +194,22 @@ for (const p of [gcsProvider(), azureProvider()]) {
       }, 120_000);
     });
 
+    it('a byte changed on the wire is refused by the service (our checksum), leaving no object', async () => {
+      const corrupting = new CuttingProxy(() => p.port(), 1 * MiB);
+      corrupting.mode = 'corrupt';
+      const client = p.clientVia(await corrupting.listen());
+      try {
+        const data = Buffer.alloc(3 * MiB, 7);
+        const err = (await aw.writeFile(url('corrupt/x.bin'), data, { [p.scheme === 'gs' ? 'gcs' : 'azure']: client } as object).catch((e: unknown) => e)) as { statusCode?: number };
+        expect(corrupting.cuts).toBe(1);
+        expect(err).toBeInstanceOf(Error);
+        expect(err.statusCode).toBe(400);
+        expect(await p.exists('corrupt/x.bin')).toBe(false);
+      } finally {
+        await corrupting.close();
+      }
+    });
+
     it('errors name the URL and code, never a credential; the CLI writes, verifies and probes, printing none', async () => {
       const err = await aw.writeFile(`${p.scheme}://aw-no-such-bucket/k.txt`, 'x').catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ENOENT', statusCode: 404, path: `${p.scheme}://aw-no-such-bucket/k.txt` });
