@@ -83,26 +83,33 @@ declare namespace writeFileAtomic {
     [Symbol.dispose](): void;
   }
 
-  // --- S3: s3://bucket/key targets (src/s3/). Declared before the local overloads so an
-  // `s3://` string picks these (and their results) first. ---
+  // --- Object stores: s3://bucket/key, gs://bucket/key, az://container/blob (src/store/).
+  // Declared before the local overloads so a URL string picks these (and their results) first. ---
 
   type S3Url = `s3://${string}`;
+  type GcsUrl = `gs://${string}`;
+  type AzureUrl = `az://${string}`;
+  type StoreUrl = S3Url | GcsUrl | AzureUrl;
 
   /** An `S3Client` from `@aws-sdk/client-s3` (an optional peer dependency). */
   interface S3ClientLike {
     send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any>;
   }
 
-  interface S3Options {
-    /** The client to use; default: one from the SDK's standard chain (env, profile, `AWS_ENDPOINT_URL`). */
+  interface StoreOptions {
+    /** s3://: the client to use; default: one from the SDK's standard chain (env, profile, `AWS_ENDPOINT_URL`). */
     s3?: S3ClientLike;
-    /** Path-style requests; default `true` when `AWS_ENDPOINT_URL(_S3)` is set (local servers). */
+    /** gs://: a `Storage` from `@google-cloud/storage`; default: application default credentials, or `STORAGE_EMULATOR_HOST`. */
+    gcs?: { bucket(name: string): unknown };
+    /** az://: a `BlobServiceClient` from `@azure/storage-blob`; default: from `AZURE_STORAGE_CONNECTION_STRING`. */
+    azure?: { getContainerClient(name: string): unknown };
+    /** s3://: path-style requests; default `true` when `AWS_ENDPOINT_URL(_S3)` is set (local servers). */
     forcePathStyle?: boolean;
     /** Create only: fails with `EPRECONDITION` when the object exists (`exclusive: true` means the same). */
     ifNoneMatch?: '*';
-    /** Compare and swap: replaces only the object with this ETag, else `EPRECONDITION`. */
+    /** Compare and swap: replaces only this version (a result's `version`: ETag on S3 and Azure, generation on GCS), else `EPRECONDITION`. */
     ifMatch?: string;
-    /** From this size up, a multipart upload (default 16 MiB, at least 5 MiB). */
+    /** From this size up, the upload goes in parts (S3 multipart, Azure blocks, GCS resumable; default 16 MiB, at least 5 MiB). */
     multipartThreshold?: number;
     /** Part size (default 8 MiB, at least 5 MiB). */
     partSize?: number;
@@ -113,42 +120,80 @@ declare namespace writeFileAtomic {
     contentType?: string;
     /** Where the local staging directory is made (default `os.tmpdir()`). */
     stagingDir?: string;
+    /**
+     * Skip the conditional-write probe and trust the server with create-only and
+     * compare-and-swap writes (default `false`; `ATOMICWRITER_TRUST_CONDITIONAL_WRITES=1` too).
+     */
+    trustConditionalWrites?: boolean;
   }
+  /** The options of an s3:// target (the same as every store's). */
+  type S3Options = StoreOptions;
 
-  interface S3Result {
+  interface StoreResult {
     url: string;
-    /** The new object's ETag, quoted as S3 sends it; pass it as `ifMatch` to replace exactly this version. */
+    /** The new object's ETag (quoted as S3 and Azure send it). */
     etag: string;
-    /** The version id on a versioned bucket, else `null`. */
+    /** What `ifMatch` takes to replace exactly this version: the ETag (S3, Azure) or the generation (GCS). */
+    version: string;
+    /** The version id (S3 versioning, GCS generation, Azure versioning), else `null`. */
     versionId: string | null;
   }
+  type S3Result = StoreResult;
 
-  /** An S3 failure: `code` is `EPRECONDITION` (412), `ECONFLICT` (409 after retries), `ENOENT`, `EACCES`, a network code, or `ES3`. */
-  interface S3Error extends Error {
+  /**
+   * A store failure: `code` is `EPRECONDITION` (a refused condition), `ECONFLICT` (409 after retries),
+   * `EUNSAFE_ENDPOINT` (the server does not honour conditions), `ENOENT`, `EACCES`, a network code,
+   * or `ES3` / `EGCS` / `EAZURE`.
+   */
+  interface StoreError extends Error {
     code: string;
     statusCode?: number;
+    /** The service's own error code (`PreconditionFailed`, `conditionNotMet`, `BlobAlreadyExists`, ...). */
+    storeCode?: string;
+    /** s3:// only: S3's error code (the same as `storeCode`). */
     s3Code?: string;
     requestId?: string;
     path: string;
   }
+  type S3Error = StoreError;
 
-  interface S3WriteStream extends AtomicWriteStream {
+  interface StoreWriteStream extends AtomicWriteStream {
     /** Set once the object is uploaded, before 'finish'. */
-    s3: S3Result | undefined;
+    uploaded: StoreResult | undefined;
+    /** The same as `uploaded`. */
+    s3: StoreResult | undefined;
+  }
+  type S3WriteStream = StoreWriteStream;
+
+  /** What `probeConditionalWrites` found. */
+  interface ProbeResult {
+    /** `scheme://bucket`. */
+    target: string;
+    /** Every check passed: create-only and compare-and-swap writes are allowed. */
+    safe: boolean;
+    /** What failed, in words. */
+    failed: string[];
+    checks: { createOnly: boolean; staleIfMatch: boolean; raceWinners: number; racers: number };
   }
 
-  /** Stages `data` locally (through the same atomic writer), then uploads it whole with a checksum S3 verifies. */
-  function writeFile(url: S3Url, data: WriteData | StreamSource, options?: (StreamWriteOptions & S3Options) | BufferEncoding): Promise<S3Result>;
-  function writeJson(url: S3Url, value: unknown, options?: WriteJsonOptions & S3Options): Promise<S3Result>;
-  /** Optimistic on S3: GET with its ETag, PUT with `If-Match` (`If-None-Match: *` when missing), retried on 412. `fn` may run more than once. */
-  function updateJson<T = unknown>(url: S3Url, fn: (current: T) => T | undefined | PromiseLike<T | undefined>, options?: Omit<UpdateJsonOptions<T>, 'lockTimeout'> & Omit<S3Options, 'ifMatch' | 'ifNoneMatch'>): Promise<T>;
-  function readJson<T = unknown>(url: S3Url, options?: ReadJsonOptions & Pick<S3Options, 's3' | 'forcePathStyle'>): Promise<T>;
-  function createWriteStream(url: S3Url, options?: (WriteStreamOptions & S3Options) | BufferEncoding): S3WriteStream;
-  function write(data: unknown, url: S3Url, options?: FormatWriteOptions & S3Options): Promise<WriteResult & S3Result>;
+  /** Stages `data` locally (through the same atomic writer), then uploads it whole with a checksum the service verifies. */
+  function writeFile(url: StoreUrl, data: WriteData | StreamSource, options?: (StreamWriteOptions & StoreOptions) | BufferEncoding): Promise<StoreResult>;
+  function writeJson(url: StoreUrl, value: unknown, options?: WriteJsonOptions & StoreOptions): Promise<StoreResult>;
+  /** Optimistic: read with its version, write with `If-Match` (create-only when missing), retried with jitter on a lost race. `fn` may run more than once. */
+  function updateJson<T = unknown>(url: StoreUrl, fn: (current: T) => T | undefined | PromiseLike<T | undefined>, options?: Omit<UpdateJsonOptions<T>, 'lockTimeout'> & Omit<StoreOptions, 'ifMatch' | 'ifNoneMatch'>): Promise<T>;
+  function readJson<T = unknown>(url: StoreUrl, options?: ReadJsonOptions & Pick<StoreOptions, 's3' | 'gcs' | 'azure' | 'forcePathStyle'>): Promise<T>;
+  function createWriteStream(url: StoreUrl, options?: (WriteStreamOptions & StoreOptions) | BufferEncoding): StoreWriteStream;
+  function write(data: unknown, url: StoreUrl, options?: FormatWriteOptions & StoreOptions): Promise<WriteResult & StoreResult>;
   /** Parts under the key prefix first, then `_SUCCESS` (with each part's ETag) last. */
-  function writeDataset(url: S3Url, fn: (stage: DatasetStage) => unknown, options?: DatasetOptions & Omit<S3Options, 'ifMatch' | 'ifNoneMatch'>): Promise<DatasetResult>;
-  function verify(url: S3Url, options?: VerifyOptions & S3Options): Promise<VerifyResult>;
-  function isComplete(url: S3Url, options?: S3Options): Promise<boolean>;
+  function writeDataset(url: StoreUrl, fn: (stage: DatasetStage) => unknown, options?: DatasetOptions & Omit<StoreOptions, 'ifMatch' | 'ifNoneMatch'>): Promise<DatasetResult>;
+  function verify(url: StoreUrl, options?: VerifyOptions & StoreOptions): Promise<VerifyResult>;
+  function isComplete(url: StoreUrl, options?: StoreOptions): Promise<boolean>;
+  /**
+   * Checks (on scratch objects under `.atomicwriter-probe/`, removed after) that the server refuses a
+   * second create-only write, refuses a stale `ifMatch`, and lets exactly one of several racing
+   * creators win. Conditional writes run this once per endpoint and bucket by themselves.
+   */
+  function probeConditionalWrites(url: StoreUrl | URL, options?: StoreOptions): Promise<ProbeResult>;
 
   /** write-file-atomic's `sync`: the whole protocol on the calling thread. */
   function sync(filename: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void;

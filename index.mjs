@@ -6,4 +6,4 @@ export default api;
 export const { sync, writeFile, writeFileSync, openAtomic, openAtomicSync, atomicWrite, AtomicFile, sweep,
   createWriteStream, writeDataset, verify, isComplete,
   lock, tryLock, withLock, FileLock, FileLockError, FileLockTimeoutError, writeJson, readJson, updateJson,
-  write, registerFormat } = api;
+  write, registerFormat, probeConditionalWrites } = api;

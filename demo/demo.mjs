@@ -5,12 +5,15 @@
 //   4. a dataset published whole, with a _SUCCESS manifest that verifies
 //   5. the same protocol against an S3 server: AWS_ENDPOINT_URL's, or a local moto_server
 //      started for the demo when one is installed (.ci/run installs one)
+//   6. gs:// and az:// through the same seam, against fake-gcs-server and Azurite on
+//      127.0.0.1 when they are installed: a write, a refused create-only, the probe
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { motoBinary, startMoto } from '../test/fixtures/moto.mjs';
-import writeFileAtomic, { writeFile, sweep, updateJson, readJson, writeDataset, verify, isComplete, write } from 'atomicwriter';
+import { azuriteBinary, fakeGcsBinary, startAzurite, startFakeGcs } from '../test/fixtures/emulators.mjs';
+import writeFileAtomic, { writeFile, sweep, updateJson, readJson, writeDataset, verify, isComplete, write, probeConditionalWrites } from 'atomicwriter';
 
 const dir = mkdtempSync(join(tmpdir(), 'atomicwriter-demo-'));
 const say = (...args) => console.log(...args);
@@ -94,6 +97,8 @@ try {
 
   // 5. S3: the server AWS_ENDPOINT_URL names, else a local moto_server when one is installed.
   await s3Demo(workers.length);
+  // 6. GCS and Azure emulators, when installed.
+  await storesDemo();
   say(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -142,5 +147,37 @@ async function s3Demo(processes) {
     say(`   counter = ${n} ${n === processes * 25 ? '(no lost update)' : `(LOST UPDATES; exits ${codes})`}`);
   } finally {
     await server?.stop();
+  }
+}
+
+async function storesDemo() {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const stores = [
+    fakeGcsBinary() && { scheme: 'gs', name: 'fake-gcs-server', start: startFakeGcs, setup: async (srv) => {
+      const { Storage } = require('@google-cloud/storage');
+      await new Storage({ apiEndpoint: srv.endpoint, projectId: 'demo' }).createBucket('atomicwriter-demo');
+      process.env.STORAGE_EMULATOR_HOST = srv.endpoint;
+    } },
+    azuriteBinary() && { scheme: 'az', name: 'Azurite', start: startAzurite, setup: async (srv) => {
+      const { BlobServiceClient } = require('@azure/storage-blob');
+      await BlobServiceClient.fromConnectionString(srv.connectionString).getContainerClient('atomicwriter-demo').create();
+      process.env.AZURE_STORAGE_CONNECTION_STRING = srv.connectionString;
+    } },
+  ].filter(Boolean);
+  if (stores.length === 0) return say('6. gs:// and az://: no emulator installed (go install github.com/fsouza/fake-gcs-server@v1.56.1; npm install brings Azurite)');
+  for (const store of stores) {
+    const server = await store.start();
+    try {
+      await store.setup(server);
+      const url = `${store.scheme}://atomicwriter-demo/demo/config.json`;
+      const result = await writeFile(url, JSON.stringify({ version: 3 }), { ifNoneMatch: '*' });
+      const again = await writeFile(url, 'again', { exclusive: true }).then(() => 'replaced it (WRONG)', (e) => `refused: ${e.code}`);
+      const probe = await probeConditionalWrites(`${store.scheme}://atomicwriter-demo`);
+      say(`6. ${store.scheme}:// (${store.name} at ${server.endpoint}): writeFile create-only -> version ${result.version}; again -> ${again}`);
+      say(`   probe: ${probe.safe ? 'conditional writes honoured' : `NOT honoured: ${probe.failed.join('; ')}`} (${probe.checks.raceWinners} of ${probe.checks.racers} racing creators won)`);
+    } finally {
+      await server.stop();
+    }
   }
 }

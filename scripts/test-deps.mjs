@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The tests' Python tools, provisioned in one place: moto_server (a real S3-compatible
-// server for test/s3.test.ts) and pyarrow + numpy (independent readers that check our
-// Parquet, Arrow and npy files). They live in one venv outside the tree, made on first
+// The tests' servers and tools, provisioned in one place: moto_server (a real
+// S3-compatible server for test/s3.test.ts) and pyarrow + numpy (independent readers that
+// check our Parquet, Arrow and npy files) from PyPI; fake-gcs-server (the GCS emulator of
+// test/store.test.ts) by `go install`, into Go's bin directory; Azurite (the Azure
+// emulator) is an npm devDependency, only checked here. They live in one venv outside the tree, made on first
 // use (30 s to 2 min, network needed) and reused after (0.5 s):
 //   ${AW_TEST_VENV:-${XDG_CACHE_HOME:-~/.cache}/atomicwriter/test-venv}
 // vitest's globalSetup (test/global-setup.ts) calls provision(), so `npm test`,
@@ -21,6 +23,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { azuriteBinary, fakeGcsBinary, goBinDir } from '../test/fixtures/emulators.mjs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -115,7 +118,26 @@ export async function provision({ verbose = false, log = (line) => process.stder
     if (!todo.includes(tool)) env[tool.env] = tool.bin(venv);
     else if (!missing.some((m) => m.name === tool.name)) missing.push({ ...describe(tool), why: 'not found after installing', fix: 'npm run test:deps' });
   }
+  provisionEmulators({ env, missing, verbose, log });
   return { env, missing };
+}
+
+const FAKE_GCS = 'github.com/fsouza/fake-gcs-server@v1.56.1';
+const EMULATORS_NEEDED = 'the GCS and Azure tests (test/store.test.ts)';
+
+/** fake-gcs-server: `go install` once (1-3 min, Go module proxy), then found in Go's bin directory. */
+function provisionEmulators({ env, missing, verbose, log }) {
+  let gcs = fakeGcsBinary();
+  if (!gcs && process.env.AW_TEST_DEPS !== 'off') {
+    log(`test-deps: go install ${FAKE_GCS} (once, 1-3 min; AW_TEST_DEPS=off skips this)`);
+    const r = spawnSync('go', ['install', FAKE_GCS], { encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
+    if (r.error) missing.push({ name: 'fake-gcs-server', needed: EMULATORS_NEEDED, why: 'go is not installed', fix: `install Go, then go install ${FAKE_GCS}` });
+    else if (r.status !== 0) missing.push({ name: 'fake-gcs-server', needed: EMULATORS_NEEDED, why: `go install failed: ${lastLine(r.stderr)}`, fix: `go install ${FAKE_GCS}` });
+    gcs = fakeGcsBinary();
+  }
+  if (gcs) env.AW_FAKE_GCS_SERVER = gcs;
+  else if (!missing.some((m) => m.name === 'fake-gcs-server')) missing.push({ name: 'fake-gcs-server', needed: EMULATORS_NEEDED, why: `not in ${goBinDir()}`, fix: `go install ${FAKE_GCS} (or set AW_FAKE_GCS_SERVER)` });
+  if (!azuriteBinary()) missing.push({ name: 'azurite', needed: EMULATORS_NEEDED, why: 'node_modules/.bin/azurite-blob is missing', fix: 'npm install' });
 }
 
 function describe(tool) {

@@ -234,3 +234,14 @@ export function fileIdentity(path: string): string {
   const kind = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'char' : st.isFile() ? 'file' : 'other';
   return `${kind}:${st.ino}:${st.rdev}:${st.mode.toString(8)}`;
 }
+
+/** `size` bytes (whole MiB) in 1 MiB chunks, each distinct; every chunk goes through `hash` as it is yielded. */
+export async function* patternedChunks(size: number, hash: { update(chunk: Buffer): unknown }): AsyncGenerator<Buffer> {
+  const MiB = 1 << 20;
+  for (let offset = 0; offset < size; offset += MiB) {
+    const chunk = Buffer.alloc(MiB, offset / MiB);
+    chunk.writeUInt32LE(offset, 0);
+    hash.update(chunk);
+    yield chunk;
+  }
+}

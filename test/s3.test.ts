@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aw, fixture, lastJson, run, runNode, scratch } from './helpers.js';
+import { aw, fixture, lastJson, patternedChunks, run, runNode, scratch } from './helpers.js';
 import { haveMoto, s3Env, startMoto, TEST_SECRET, type S3Server } from './s3-server.js';
 
 const require = createRequire(import.meta.url);
@@ -500,14 +500,7 @@ suite('s3:// targets', () => {
     const staging = scratch();
     const hash = createHash('sha256');
     const size = 200 * MiB;
-    async function* chunks(): AsyncGenerator<Buffer> {
-      for (let offset = 0; offset < size; offset += MiB) {
-        const chunk = Buffer.alloc(MiB, offset / MiB);
-        chunk.writeUInt32LE(offset, 0);
-        hash.update(chunk);
-        yield chunk;
-      }
-    }
+    const chunks = (): AsyncGenerator<Buffer> => patternedChunks(size, hash);
     const r = (await aw.writeFile(`s3://${BUCKET}/big/200.bin`, chunks(), { stagingDir: staging } as object)) as unknown as { etag: string };
     expect(r.etag).toMatch(/-25"$/);
     const head = await client.send(new sdk.HeadObjectCommand({ Bucket: BUCKET, Key: 'big/200.bin' }));

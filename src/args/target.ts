@@ -4,13 +4,10 @@
 import { fileURLToPath } from 'node:url';
 import { invalidArgType } from '../binding/errors';
 import { native } from '../binding/native';
-import { isS3Url } from '../s3/url';
 
 export type PathLike = string | Buffer | URL;
 
 export function checkPath(path: unknown, name = 'path'): string | Buffer {
-  // Entry points that take s3:// dispatch before this; elsewhere it must not become a local path.
-  if (isS3Url(path)) throw invalidArgType(name, 'a local path: s3:// targets work with writeFile, write, writeJson, readJson, updateJson, createWriteStream, writeDataset, verify and isComplete', path);
   if (typeof path === 'string') {
     if (path.length === 0) throw invalidArgType(name, 'a non-empty string, Buffer or URL', path);
     if (path.includes('\0')) throw invalidArgType(name, 'a string without null bytes', path);

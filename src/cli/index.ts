@@ -13,14 +13,12 @@ import { constants } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './input';
 import { formatBytes, progressBar } from './progress';
+import '../formats/builtins'; // the built-in formats, which pickFormat checks arguments against
 import { pickFormat } from '../formats/registry';
 import { FileLockError, inheritableFd, lock } from '../lock';
-import { verify, type VerifyResult } from '../manifest';
-import { sweep } from '../file/sweep';
-import { isS3Url } from '../s3/url';
+import type { VerifyResult } from '../manifest';
+import { isRemoteUrl, probeConditionalWrites, sweep, verify, write, writeFile } from '../route';
 import { checkPath } from '../args/target';
-import { write } from '../formats/write';
-import { writeFile } from '../file/write-file';
 import { throwIfAborted } from '../binding/errors';
 
 const EXIT_FAILURE = 1;
@@ -53,9 +51,18 @@ Commands:
                      command runs, even if atomicwriter itself is killed.
   verify <dir|file> [--json] [--no-checksums]
                      Check a _SUCCESS manifest: exit 0 when complete, 1 otherwise.
+  probe <url> [--json]
+                     Check that the object store behind <url> (s3://bucket, gs://bucket,
+                     az://container) refuses a second create-only write and a stale
+                     compare-and-swap, and lets exactly one of racing creators win:
+                     exit 0 when it does, 1 otherwise (it writes and removes scratch
+                     objects under .atomicwriter-probe/).
   sweep <dir> [--older-than 1h] [--dry-run]
                      Remove temps left by crashed writers (only ones older than the age;
                      units ms, s, m, h, d; a bare number is ms).
+
+<path>, <dir|file> may be object-store URLs: s3://bucket/key, gs://bucket/key,
+az://container/blob (the SDK of each is an optional peer dependency).
 
 Options: -h, --help   this text;   -v, --version   the version.
 A SIGINT, SIGTERM or SIGHUP before the write is published publishes nothing.
@@ -157,7 +164,7 @@ async function cmdWrite(args: string[]): Promise<number> {
   const expected = parseSize(values.size as string | undefined);
   // What the arguments decide is checked now (a bad one is usage, exit 2); from here
   // on, a TypeError is about what stdin holds (a failure, exit 1).
-  if (!isS3Url(path)) asUsage(() => checkPath(path));
+  if (!isRemoteUrl(path)) asUsage(() => checkPath(path));
   if (from !== undefined || values.marker === true || format !== undefined) asUsage(() => pickFormat(from === undefined ? (format ?? 'bytes') : format, path));
   if (process.stdin.isTTY) process.stderr.write('atomicwriter: reading standard input (end it with Ctrl-D)\n');
 
@@ -344,7 +351,25 @@ function describeError(command: string, err: unknown): string {
   return `atomicwriter ${command}: ${message}${details.length ? ` (${details.join(', ')})` : ''}\n`;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { write: cmdWrite, lock: cmdLock, verify: cmdVerify, sweep: cmdSweep };
+async function cmdProbe(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  if (values.help) return help();
+  const url = oneOperand(positionals, 'object-store URL to probe (s3://bucket, gs://bucket, az://container)');
+  if (!isRemoteUrl(url)) throw new UsageError(`probe takes an s3://, gs:// or az:// URL, got ${JSON.stringify(url)}`);
+  let result: Awaited<ReturnType<typeof probeConditionalWrites>>;
+  try {
+    result = await probeConditionalWrites(url);
+  } catch (err) {
+    process.stderr.write(describeError('probe', err));
+    return EXIT_FAILURE;
+  }
+  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else if (result.safe) process.stdout.write(`${result.target}: conditional writes are honoured (create-only refused twice, stale compare-and-swap refused, 1 of ${result.checks.racers} racing creators won)\n`);
+  else process.stderr.write(`${result.target}: conditional writes are NOT honoured:\n${result.failed.map((f) => `  - ${f}\n`).join('')}`);
+  return result.safe ? 0 : EXIT_FAILURE;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { write: cmdWrite, lock: cmdLock, verify: cmdVerify, sweep: cmdSweep, probe: cmdProbe };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -15,7 +15,6 @@ import { native } from '../binding/native';
 import { checkOptionNames, parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from '../file/options';
 import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from '../file/source';
 import { AtomicWriteStream, parseHighWaterMark } from '../file/stream';
-import { isS3Url, s3 } from '../s3/url';
 import { checkPath, withTarget, type PathLike } from '../args/target';
 import type * as Binding from '../../native/binding';
 
@@ -369,7 +368,6 @@ function explain(err: unknown, target: string | Buffer): never {
  * throws, nothing is published and the old dataset stays.
  */
 export function writeDataset(dir: PathLike, fn: (stage: Stage) => unknown, options: DatasetOptions = {}): Promise<DatasetResult> {
-  if (isS3Url(dir)) return s3().writeDatasetS3(dir, fn, options);
   const path = checkPath(dir, 'dir');
   checkDatasetName(path);
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);

@@ -10,7 +10,6 @@ import { openStaged } from './atomic-file';
 import { abortError, invalidArgType, outOfRange } from '../binding/errors';
 import { resolveOptions, type WriteOptions } from './options';
 import { progressOptions, type ProgressOptions } from './source';
-import { isS3Url, s3 } from '../s3/url';
 import { checkPath, resolveTarget, targetKey, type PathLike } from '../args/target';
 import { takePlace, type Place } from './queue';
 
@@ -193,7 +192,6 @@ export function parseHighWaterMark(value: unknown): number | undefined {
  * durably. Options are those of `writeFile` plus `highWaterMark` and `onProgress`.
  */
 export function createWriteStream(path: PathLike, options?: WriteStreamOptions | BufferEncoding): AtomicWriteStream {
-  if (isS3Url(path)) return s3().createWriteStream(path, options);
   const resolved = resolveOptions(options, { mkdir: false, known: ['highWaterMark', 'onProgress', 'totalBytes'] });
   const given = checkPath(path);
   const progress = progressOptions(options);

@@ -9,7 +9,6 @@ import { fdReleased, isFdExhausted, retryOnFdExhaustion } from '../binding/fd-wa
 import { inFileOrder, superseded, supersedePending, ticket } from './queue';
 import { looseOptions, resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from '../args/target';
-import { isS3Url, s3 } from '../s3/url';
 import { removeTempsOnExit } from './temp-cleanup';
 import { isStreamSource, progressOptions, slices, writeStreamed, type ProgressOptions, type StreamSource } from './source';
 
@@ -43,7 +42,6 @@ function isLooseStream(data: unknown): data is StreamSource {
  * `compat`: write-file-atomic's loose options and `String(data)` (the default export).
  */
 export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean, compat = false): Promise<void> {
-  if (isS3Url(path)) return s3().writeFile(path, data, options, compat) as Promise<never>;
   const streamed = compat ? isLooseStream(data) : isStreamSource(data);
   const progress = progressOptions(options);
   const resolved = compat ? resolveOptions(looseOptions(options, isBinary(data)), { mkdir: mkdirDefault }) : resolveOptions(options, { mkdir: mkdirDefault, known: WRITE_FILE_EXTRA });

@@ -10,7 +10,6 @@ import { prepareFormat, type FormatJob } from './dispatch';
 import type { FormatOptions } from './registry';
 import { FORMAT_WRITE_OPTION_NAMES, resolveOptions, type ResolvedOptions, type WriteOptions } from '../file/options';
 import { inFileOrder, ticket } from '../file/queue';
-import { isS3Url, s3 } from '../s3/url';
 import { checkPath, targetKey, withTarget, type PathLike } from '../args/target';
 
 export interface FormatWriteOptions extends WriteOptions {
@@ -66,7 +65,6 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw invalidArgType('options', 'an object such as { format: "csv" }', options);
   }
-  if (isS3Url(path)) return s3().write(data, path, options);
   const o: FormatOptions = { ...options };
   const checked = checkPath(path);
   if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);

@@ -7,7 +7,6 @@ import { native } from '../binding/native';
 import { retryOnFdExhaustion } from '../binding/fd-wait';
 import { acquireWith, checkTimeout, lockRequest, runHolding, writeAndRelease } from '../lock';
 import { checkOptionNames, resolveOptions, type WriteOptions } from '../file/options';
-import { isS3Url, s3 } from '../s3/url';
 import { checkPath, resolveTarget, targetKey, type PathLike } from '../args/target';
 import { pendingOutside, superseded, type Ticket } from '../file/queue';
 import { writeFileWith } from '../file/write-file';
@@ -35,13 +34,13 @@ export interface UpdateJsonOptions<T = unknown> extends WriteJsonOptions {
   lockTimeout?: number;
 }
 
-interface JsonFormat {
+export interface JsonFormat {
   indent: number | string;
   replacer: Replacer;
   rest: Record<string, unknown>;
 }
 
-function parseFormat(options: unknown): JsonFormat {
+export function parseFormat(options: unknown): JsonFormat {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   const { indent = 2, replacer = null, ...rest } = options as WriteJsonOptions & Record<string, unknown>;
@@ -59,7 +58,7 @@ function parseFormat(options: unknown): JsonFormat {
  * any depth as arrays, BigInts exact) plus a newline; circular structures and values
  * with no JSON form throw a TypeError.
  */
-function serialize(value: unknown, format: JsonFormat, path: unknown): string {
+export function serialize(value: unknown, format: JsonFormat, path: unknown): string {
   let text: string | undefined;
   try {
     text = stringify(value, format.indent, format.replacer);
@@ -232,7 +231,7 @@ function parseError(fault: JsonFault, text: string, path: string): JsonParseErro
   return error;
 }
 
-function parse(text: string, path: string | Buffer, reviver?: ReadJsonOptions['reviver']): unknown {
+export function parse(text: string, path: string | Buffer, reviver?: ReadJsonOptions['reviver']): unknown {
   // A UTF-8 byte order mark is not JSON, but editors write it.
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
@@ -270,16 +269,7 @@ export function readJson<T = unknown>(path: PathLike, options?: ReadJsonOptions)
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   if (options.reviver !== undefined && typeof options.reviver !== 'function') throw invalidArgType('options.reviver', 'a function', options.reviver);
-  if (isS3Url(path)) {
-    const name = String(path instanceof URL ? path.href : path);
-    const reviver = options.reviver;
-    const hasDefault = 'default' in options;
-    const fallback = options.default as T;
-    return s3()
-      .readText(path, options, hasDefault)
-      .then((text) => (text === undefined ? fallback : (parse(text, name, reviver) as T)));
-  }
-  checkOptionNames(options, ['default', 'reviver'], []); // here: S3 targets take S3 options as well
+  checkOptionNames(options, ['default', 'reviver'], []);
   return readParsed<T>(checkPath(path), options);
 }
 
@@ -315,13 +305,7 @@ export function updateJson<T = unknown>(
   format.rest = writeOptions;
   const timeout = checkTimeout(lockTimeout, 'options.lockTimeout', 30_000);
   const resolved = resolveOptions(writeOptions, { mkdir: true });
-  if (isS3Url(path)) {
-    // Optimistic on S3 (read with ETag, write with If-Match, retry): no lock file there.
-    const name = String(path instanceof URL ? path.href : path);
-    const codec = { serialize: (v: unknown) => serialize(v, format, name), parse: (t: string) => parse(t, name), defaultText: defaultData === undefined ? undefined : serialize(defaultData, format, name) };
-    return s3().updateJson(path, fn, codec, options);
-  }
-  checkOptionNames(writeOptions); // here, not above: S3 targets take S3 options as well
+  checkOptionNames(writeOptions);
   const file = checkPath(path);
   // The default goes through JSON like stored data does: `fn` may mutate what it gets,
   // and an unserializable default fails here, before anything exists on disk.

@@ -11,7 +11,6 @@ import { openAtomic, type AtomicFile, type OpenOptions } from '../file/atomic-fi
 import { invalidArgType, type NodeStyleError } from '../binding/errors';
 import { checkOptionNames } from '../file/options';
 import { native } from '../binding/native';
-import { isS3Url, s3 } from '../s3/url';
 import { checkPath, withTarget, type PathLike } from '../args/target';
 import { writeFile } from '../file/write-file';
 import type * as Binding from '../../native/binding';
@@ -375,7 +374,6 @@ export async function verifyAgainst(place: VerifyPlace, marker: MarkerRead, only
  * marker) or JSON. Given a file, the marker beside it must list that file.
  */
 export function isComplete(dirOrFile: PathLike, options?: object): Promise<boolean> {
-  if (isS3Url(dirOrFile)) return s3().isComplete(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
   // A local check takes no options (an S3 one takes the client's).
   checkOptionNames(options, [], []);
@@ -464,7 +462,6 @@ async function verifyOnce(dir: string, only: string | undefined, checksums: bool
  * a concurrent writer never makes a complete dataset look broken.
  */
 export function verify(dirOrFile: PathLike, options: VerifyOptions = {}): Promise<VerifyResult> {
-  if (isS3Url(dirOrFile)) return s3().verify(dirOrFile, options);
   const path = String(checkPath(dirOrFile, 'dir'));
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   checkOptionNames(options, VERIFY_OPTION_NAMES, []);

@@ -6,48 +6,43 @@
 // A failed multipart upload is aborted, so no partial object or orphan parts remain.
 
 import { promises as fsp } from 'node:fs';
-import { throwIfAborted } from '../binding/errors';
-import { native } from '../binding/native';
-import { clientFor, isConflict, loadSdk, s3Error, type ParsedS3Options, type S3ClientLike, type S3Result } from './client';
-import type { S3Location } from './url';
+import { throwIfAborted } from '../../binding/errors';
+import { native } from '../../binding/native';
+import { crc32cBase64, inParts, isConflict, readRange, type ParsedStoreOptions, type StoreResult } from '../adapter';
+import type { Location } from '../url';
+import { clientFor, loadSdk, s3Error, type S3ClientLike } from './client';
 
 /** A 409 ConditionalRequestConflict means a concurrent conditional write: start over, this often. */
 const CONFLICT_RETRIES = 5;
 
-function crc32cBase64(crc: number): string {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(crc >>> 0);
-  return bytes.toString('base64');
-}
-
-function conditions(options: ParsedS3Options): Record<string, string> {
+function conditions(options: ParsedStoreOptions): Record<string, string> {
   const out: Record<string, string> = {};
   if (options.ifNoneMatch) out.IfNoneMatch = options.ifNoneMatch;
   if (options.ifMatch) out.IfMatch = options.ifMatch;
   return out;
 }
 
-async function send(client: S3ClientLike, command: unknown, options: ParsedS3Options, op: string, loc: S3Location): Promise<any> {
+async function send(client: S3ClientLike, command: unknown, options: ParsedStoreOptions, op: string, loc: Location): Promise<any> {
   try {
     return await client.send(command, { abortSignal: options.signal });
   } catch (err) {
-    throw s3Error(err, op, loc);
+    throw s3Error(err, op, loc.url);
   }
 }
 
-function result(loc: S3Location, out: { ETag?: string; VersionId?: string }, op: string): S3Result {
+function result(loc: Location, out: { ETag?: string; VersionId?: string }, op: string): StoreResult {
   // Complete can answer 200 with an error in its body (the SDK turns that into a throw);
   // a success without an ETag is not a success either.
   if (typeof out?.ETag !== 'string' || out.ETag === '') {
-    throw s3Error(new Error('S3 answered without an ETag; the object may not exist'), op, loc);
+    throw s3Error(new Error('S3 answered without an ETag; the object may not exist'), op, loc.url);
   }
-  return { url: loc.url, etag: out.ETag, versionId: out.VersionId ?? null };
+  return { url: loc.url, etag: out.ETag, version: out.ETag, versionId: out.VersionId ?? null };
 }
 
-async function putObject(client: S3ClientLike, loc: S3Location, file: string, size: number, options: ParsedS3Options): Promise<S3Result> {
+async function putObject(client: S3ClientLike, loc: Location, file: string, size: number, options: ParsedStoreOptions): Promise<StoreResult> {
   const sdk = loadSdk();
   const digest = await native().digestFile(file);
-  if (digest.bytes !== size) throw s3Error(new Error('the staged file changed size before its upload'), 'PutObject', loc);
+  if (digest.bytes !== size) throw s3Error(new Error('the staged file changed size before its upload'), 'PutObject', loc.url);
   const body = await fsp.readFile(file);
   const out = await send(
     client,
@@ -67,36 +62,26 @@ async function putObject(client: S3ClientLike, loc: S3Location, file: string, si
   return result(loc, out, 'PutObject');
 }
 
-async function readRange(handle: fsp.FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
-  for (let done = 0; done < length; ) {
-    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error('the staged file is shorter than it was when the upload started');
-    done += bytesRead;
-  }
-  return buffer;
-}
-
 /**
  * Fails a doomed multipart upload before its parts are sent. Not the guarantee (the
  * condition on Complete is; a writer can still win in between), but it saves sending
  * gigabytes for a 412, and it is the only If-Match check on servers that ignore it
  * on CompleteMultipartUpload (moto does).
  */
-async function precheck(client: S3ClientLike, loc: S3Location, options: ParsedS3Options): Promise<void> {
+async function precheck(client: S3ClientLike, loc: Location, options: ParsedStoreOptions): Promise<void> {
   const sdk = loadSdk();
   let etag: string | undefined;
   try {
     etag = (await client.send(new sdk.HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { abortSignal: options.signal })).ETag;
   } catch (err) {
-    const error = s3Error(err, 'HeadObject', loc);
+    const error = s3Error(err, 'HeadObject', loc.url);
     if (error.code !== 'ENOENT' || error.s3Code === 'NoSuchBucket') throw error;
   }
   const holds = options.ifNoneMatch ? etag === undefined : etag === options.ifMatch;
-  if (!holds) throw s3Error({ name: 'PreconditionFailed', message: 'the condition did not hold before the upload started', $metadata: { httpStatusCode: 412 } }, 'CompleteMultipartUpload', loc);
+  if (!holds) throw s3Error({ name: 'PreconditionFailed', message: 'the condition did not hold before the upload started', $metadata: { httpStatusCode: 412 } }, 'CompleteMultipartUpload', loc.url);
 }
 
-async function multipart(client: S3ClientLike, loc: S3Location, file: string, size: number, options: ParsedS3Options): Promise<S3Result> {
+async function multipart(client: S3ClientLike, loc: Location, file: string, size: number, options: ParsedStoreOptions): Promise<StoreResult> {
   const sdk = loadSdk();
   const base = { Bucket: loc.bucket, Key: loc.key };
   if (options.ifMatch || options.ifNoneMatch) await precheck(client, loc, options);
@@ -113,33 +98,19 @@ async function multipart(client: S3ClientLike, loc: S3Location, file: string, si
   try {
     const count = Math.max(1, Math.ceil(size / options.partSize));
     const parts: Array<{ PartNumber: number; ETag: string; ChecksumCRC32C: string }> = new Array(count);
-    let next = 0;
-    let failed = false;
-    // `concurrency` workers take part numbers in order; one failure stops them all.
-    const worker = async (): Promise<void> => {
-      while (!failed && next < count) {
-        const index = next++;
-        const position = index * options.partSize;
-        const body = await readRange(handle, position, Math.min(options.partSize, size - position));
-        const checksum = crc32cBase64(native().crc32c(body));
-        const out = await send(
-          client,
-          new sdk.UploadPartCommand({ ...base, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length, ChecksumCRC32C: checksum }),
-          options,
-          'UploadPart',
-          loc,
-        );
-        parts[index] = { PartNumber: index + 1, ETag: out.ETag, ChecksumCRC32C: out.ChecksumCRC32C ?? checksum };
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(options.concurrency, count) }, () =>
-        worker().catch((err) => {
-          failed = true;
-          throw err;
-        }),
-      ),
-    );
+    await inParts(count, options.concurrency, async (index) => {
+      const position = index * options.partSize;
+      const body = await readRange(handle, position, Math.min(options.partSize, size - position));
+      const checksum = crc32cBase64(native().crc32c(body));
+      const out = await send(
+        client,
+        new sdk.UploadPartCommand({ ...base, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length, ChecksumCRC32C: checksum }),
+        options,
+        'UploadPart',
+        loc,
+      );
+      parts[index] = { PartNumber: index + 1, ETag: out.ETag, ChecksumCRC32C: out.ChecksumCRC32C ?? checksum };
+    });
     const out = await send(
       client,
       new sdk.CompleteMultipartUploadCommand({ ...base, UploadId, MultipartUpload: { Parts: parts }, ...conditions(options) }),
@@ -163,7 +134,7 @@ async function multipart(client: S3ClientLike, loc: S3Location, file: string, si
  * conditional write raced this one) starts a fresh upload; a 412 is thrown as
  * `EPRECONDITION`.
  */
-export async function uploadStaged(loc: S3Location, file: string, options: ParsedS3Options): Promise<S3Result> {
+export async function uploadStaged(loc: Location, file: string, options: ParsedStoreOptions): Promise<StoreResult> {
   const client = clientFor(options);
   const { size } = await fsp.stat(file);
   for (let attempt = 0; ; attempt++) {
