@@ -69,9 +69,6 @@ pub struct AtomicFile {
     fsync: bool,
     exclusive: bool,
     busy_timeout: std::time::Duration,
-    /// btrfs does not persist an `O_TMPFILE` file's data on fsync before it is linked.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    sync_after_link: bool,
     finished: bool,
     /// Bytes written through `write`, and their CRC32C once `track_checksum` was called.
     written: u64,
@@ -125,8 +122,13 @@ impl AtomicFile {
             (stat.uid, stat.gid).ne(&sys::effective_ids()).then_some((stat.uid, stat.gid))
         });
 
-        let (file, temp) = create_temp(&dir, &target, opts.named_temp).map_err(open_err)?;
-        let sync_after_link = matches!(temp, Temp::Anonymous) && opts.fsync && sys::is_btrfs(&file);
+        // btrfs persists an `O_TMPFILE` file's data only once it has a name, so a durable
+        // anonymous temp there needs a second sync after the link (syncing only after
+        // the rename tore a file to 0 bytes in 1 of 106 OS crashes). A named temp needs
+        // one: 1 KiB durable overwrites on a btrfs loop device made 1.3-2x the writes/s
+        // with a named temp (bench/notes/perf.md).
+        let named = opts.named_temp || (opts.fsync && sys::is_btrfs(&dir));
+        let (file, temp) = create_temp(&dir, &target, named).map_err(open_err)?;
         let atomic = AtomicFile {
             target,
             dir,
@@ -137,7 +139,6 @@ impl AtomicFile {
             fsync: opts.fsync,
             exclusive: opts.exclusive,
             busy_timeout: opts.busy_timeout.unwrap_or(sys::DEFAULT_BUSY_TIMEOUT),
-            sync_after_link,
             finished: false,
             written: 0,
             crc: None,
@@ -304,7 +305,7 @@ impl AtomicFile {
             Temp::Anonymous => {
                 #[cfg(target_os = "linux")]
                 {
-                    if self.exclusive && !self.sync_after_link {
+                    if self.exclusive {
                         return self.dir.link_anonymous(file, &self.target.name).map_err(|e| Error::from_io(e, "link", &target_path));
                     }
                     // linkat cannot replace, so link under a temp name and rename that.
@@ -312,15 +313,7 @@ impl AtomicFile {
                     self.dir.link_anonymous(file, &tmp).map_err(|e| Error::from_io(e, "link", &target_path))?;
                     self.temp = Temp::Named(tmp.clone());
                     crate::temp_registry::add(self.dir.path.join(&tmp));
-                    if self.sync_after_link {
-                        // btrfs persists an O_TMPFILE file only once it has a name, and a
-                        // rename can reach its log before our fsync does: sync under the
-                        // temp name, before the target can point at the file. (Syncing
-                        // after the rename tore a file to 0 bytes in 1 of 106 OS crashes.)
-                        sys::fsync(file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
-                    }
-                    let renamed = if self.exclusive { self.dir.rename_noreplace(&tmp, &self.target.name) } else { self.dir.rename(&tmp, &self.target.name) };
-                    renamed.map_err(|e| rename_error(e, &self.dir.path.join(&tmp), &target_path))
+                    self.dir.rename(&tmp, &self.target.name).map_err(|e| rename_error(e, &self.dir.path.join(&tmp), &target_path))
                 }
                 #[cfg(not(target_os = "linux"))]
                 {
@@ -426,9 +419,10 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
     #[cfg(target_os = "linux")]
     if !named {
         if let Some(file) = dir.create_anonymous(TEMP_MODE)? {
-            // The mark stays with the inode when it is linked under a temp name to be
-            // renamed, so `sweep` leaves that name alone too.
-            sys::mark_in_use(&file)?;
+            // No in-use mark: there is no name for `sweep` to find. The file gets one
+            // only between the link and the rename at commit, and all that time this
+            // process holds it open, which `sweep` checks on Linux, the one OS with
+            // anonymous temps (and /proc, which linking one needs, is there).
             return Ok((file, Temp::Anonymous));
         }
     }
