@@ -99,12 +99,26 @@ function makeFilesystem(name) {
   sh('truncate', '-s', '4G', image);
   cleanups.push(() => rmSync(image, { force: true }));
   const dev = sh('losetup', '--direct-io=on', '--find', '--show', image);
-  cleanups.push(() => sh('losetup', '-d', dev));
+  cleanups.push(() => detachIfOurs(dev, image));
   sh(...MKFS[name], dev);
   sh('mount', dev, mnt);
   cleanups.push(() => umount(mnt));
   const dio = sh('losetup', '--list', '--noheadings', '--output', 'DIO', dev);
   return { dir: mnt, info: { made: `truncate -s 4G; losetup --direct-io=on (DIO=${dio}); ${MKFS[name].join(' ')}`, device: dev, ...mountOf(mnt) } };
+}
+
+// A loop device number is reused as soon as it is free: another program's image may be on
+// `dev` by now (if ours was detached by hand), and detaching that would pull a disk from
+// under it. Only a device still backed by our image is detached.
+function detachIfOurs(dev, image) {
+  let backing = '';
+  try {
+    backing = sh('losetup', '--list', '--noheadings', '--output', 'BACK-FILE', dev).replace(/ \(deleted\)$/, '');
+  } catch {
+    return;
+  }
+  if (backing === image) sh('losetup', '-d', dev);
+  else process.stderr.write(`cleanup: ${dev} is no longer ${image} (${backing || 'free'}); left alone\n`);
 }
 
 function mountOf(dir) {

@@ -84,8 +84,11 @@ const TEMP_MODE: u32 = 0o600;
 /// Replacing a file at least this large frees its blocks (with `discard`, the disk is
 /// told synchronously) inside the rename unless the old inode is kept open across it.
 const DEFER_FREE_AT: u64 = 1 << 20;
-/// Slice of a large durable write after which writeback is started.
-const WRITEBACK_SLICE: usize = 8 << 20;
+/// Slice of a large durable write after which writeback is started. 1 MiB, not 8: a
+/// C loop writing 512 MiB from one buffer in 8 MiB slices (each followed by
+/// sync_file_range WRITE) used 224-901 ms of CPU in five runs here, in 1 MiB slices
+/// 162-171 ms, and was faster (bench/notes/perf.md).
+const WRITEBACK_SLICE: usize = 1 << 20;
 const NAME_ATTEMPTS: usize = 16;
 
 impl AtomicFile {
@@ -182,7 +185,8 @@ impl AtomicFile {
         let slice = if self.fsync && buf.len() > WRITEBACK_SLICE { WRITEBACK_SLICE } else { buf.len().max(1) };
         for part in buf.chunks(slice) {
             sys::write_all(file, part).map_err(|e| Error::from_io(e, "write", &self.target.path()))?;
-            if self.fsync && part.len() >= WRITEBACK_SLICE {
+            // Not for a file's first slice: a 1 MiB file is synced right after anyway.
+            if self.fsync && part.len() >= WRITEBACK_SLICE && self.written > 0 {
                 sys::start_writeback(file, self.written, part.len() as u64);
             }
             self.written += part.len() as u64;
