@@ -172,6 +172,10 @@ impl AtomicFile {
         let result = self.write_slices(buf);
         if let Err(err) = &result {
             self.failed = Some(err.clone());
+            // A temp that failed can never be committed: its name goes now, not when the
+            // caller gets round to aborting, and with it the space it holds (ENOSPC,
+            // EDQUOT) once the descriptor closes. An anonymous temp has no name to leave.
+            self.remove_temp_name();
         }
         result
     }
@@ -346,6 +350,10 @@ impl AtomicFile {
 
     fn cleanup(&mut self) {
         self.file.take();
+        self.remove_temp_name();
+    }
+
+    fn remove_temp_name(&mut self) {
         if !self.finished {
             self.finished = true;
             if let Temp::Named(name) = &self.temp {
