@@ -13,7 +13,7 @@
 // tmpfs need root; without it only `root` (bench/.work) runs. Writes <out>.json and <out>.md.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { SCENARIOS, buildC, here, measure, median } from './lib.mjs';
 
@@ -99,12 +99,26 @@ function makeFilesystem(name) {
   sh('truncate', '-s', '4G', image);
   cleanups.push(() => rmSync(image, { force: true }));
   const dev = sh('losetup', '--direct-io=on', '--find', '--show', image);
-  cleanups.push(() => sh('losetup', '-d', dev));
+  cleanups.push(() => detachIfOurs(dev, image));
   sh(...MKFS[name], dev);
   sh('mount', dev, mnt);
   cleanups.push(() => umount(mnt));
   const dio = sh('losetup', '--list', '--noheadings', '--output', 'DIO', dev);
   return { dir: mnt, info: { made: `truncate -s 4G; losetup --direct-io=on (DIO=${dio}); ${MKFS[name].join(' ')}`, device: dev, ...mountOf(mnt) } };
+}
+
+// A loop device number is reused as soon as it is free: another program's image may be on
+// `dev` by now (if ours was detached by hand), and detaching that would pull a disk from
+// under it. Only a device still backed by our image is detached.
+function detachIfOurs(dev, image) {
+  let backing = '';
+  try {
+    backing = sh('losetup', '--list', '--noheadings', '--output', 'BACK-FILE', dev).replace(/ \(deleted\)$/, '');
+  } catch {
+    return;
+  }
+  if (backing === image) sh('losetup', '-d', dev);
+  else process.stderr.write(`cleanup: ${dev} is no longer ${image} (${backing || 'free'}); left alone\n`);
 }
 
 function mountOf(dir) {
@@ -151,7 +165,8 @@ const results = { date: new Date().toISOString(), node: process.version, kernel:
 try {
   for (const fsName of fsNames) {
     const { dir, info } = makeFilesystem(fsName);
-    const fsResult = { info, scenarios: {} };
+    // The machine is shared: the load on either side of each filesystem's runs is reported.
+    const fsResult = { info, scenarios: {}, load: { before: loadavg().map((x) => Number(x.toFixed(2))) } };
     results.filesystems[fsName] = fsResult;
     process.stderr.write(`== ${fsName}: ${info.fstype} ${info.options}\n`);
     for (const scenario of scenarioNames) {
@@ -183,6 +198,7 @@ try {
         }),
       );
     }
+    fsResult.load.after = loadavg().map((x) => Number(x.toFixed(2)));
   }
 } finally {
   cleanup();
@@ -206,8 +222,9 @@ function report(r) {
     `Command: \`${r.command}\` — ${r.date}, Node ${r.node}, Linux ${r.kernel}; medians of ${r.rounds} interleaved round(s), write counts × ${r.scale}.`,
     '',
   ];
-  for (const [fsName, { info, scenarios }] of Object.entries(r.filesystems)) {
+  for (const [fsName, { info, scenarios, load }] of Object.entries(r.filesystems)) {
     lines.push(`## ${fsName}`, '', `${info.made}; mounted \`${info.fstype}\` \`${info.options}\`${info.journal === undefined ? '' : `; journal: ${info.journal ? 'yes (jbd2)' : 'NO'}`}.`, '');
+    if (load) lines.push(`Load average (1, 5, 15 min) before: ${load.before.join(', ')}; after: ${(load.after ?? []).join(', ')}.`, '');
     for (const [scenario, rows] of Object.entries(scenarios)) {
       const big = scenario === '1m' || scenario === '512m';
       const value = (row) => (big ? row.mibPerSec : row.writesPerSec);

@@ -69,9 +69,6 @@ pub struct AtomicFile {
     fsync: bool,
     exclusive: bool,
     busy_timeout: std::time::Duration,
-    /// btrfs does not persist an `O_TMPFILE` file's data on fsync before it is linked.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    sync_after_link: bool,
     finished: bool,
     /// Bytes written through `write`, and their CRC32C once `track_checksum` was called.
     written: u64,
@@ -87,8 +84,11 @@ const TEMP_MODE: u32 = 0o600;
 /// Replacing a file at least this large frees its blocks (with `discard`, the disk is
 /// told synchronously) inside the rename unless the old inode is kept open across it.
 const DEFER_FREE_AT: u64 = 1 << 20;
-/// Slice of a large durable write after which writeback is started.
-const WRITEBACK_SLICE: usize = 8 << 20;
+/// Slice of a large durable write after which writeback is started. 1 MiB, not 8: a
+/// C loop writing 512 MiB from one buffer in 8 MiB slices (each followed by
+/// sync_file_range WRITE) used 224-901 ms of CPU in five runs here, in 1 MiB slices
+/// 162-171 ms, and was faster (bench/notes/perf.md).
+const WRITEBACK_SLICE: usize = 1 << 20;
 const NAME_ATTEMPTS: usize = 16;
 
 impl AtomicFile {
@@ -125,8 +125,13 @@ impl AtomicFile {
             (stat.uid, stat.gid).ne(&sys::effective_ids()).then_some((stat.uid, stat.gid))
         });
 
-        let (file, temp) = create_temp(&dir, &target, opts.named_temp).map_err(open_err)?;
-        let sync_after_link = matches!(temp, Temp::Anonymous) && opts.fsync && sys::is_btrfs(&file);
+        // btrfs persists an `O_TMPFILE` file's data only once it has a name, so a durable
+        // anonymous temp there needs a second sync after the link (syncing only after
+        // the rename tore a file to 0 bytes in 1 of 106 OS crashes). A named temp needs
+        // one: 1 KiB durable overwrites on a btrfs loop device made 1.3-2x the writes/s
+        // with a named temp (bench/notes/perf.md).
+        let named = opts.named_temp || (opts.fsync && sys::is_btrfs(&dir));
+        let (file, temp) = create_temp(&dir, &target, named).map_err(open_err)?;
         let atomic = AtomicFile {
             target,
             dir,
@@ -137,7 +142,6 @@ impl AtomicFile {
             fsync: opts.fsync,
             exclusive: opts.exclusive,
             busy_timeout: opts.busy_timeout.unwrap_or(sys::DEFAULT_BUSY_TIMEOUT),
-            sync_after_link,
             finished: false,
             written: 0,
             crc: None,
@@ -168,6 +172,10 @@ impl AtomicFile {
         let result = self.write_slices(buf);
         if let Err(err) = &result {
             self.failed = Some(err.clone());
+            // A temp that failed can never be committed: its name goes now, not when the
+            // caller gets round to aborting, and with it the space it holds (ENOSPC,
+            // EDQUOT) once the descriptor closes. An anonymous temp has no name to leave.
+            self.remove_temp_name();
         }
         result
     }
@@ -181,7 +189,8 @@ impl AtomicFile {
         let slice = if self.fsync && buf.len() > WRITEBACK_SLICE { WRITEBACK_SLICE } else { buf.len().max(1) };
         for part in buf.chunks(slice) {
             sys::write_all(file, part).map_err(|e| Error::from_io(e, "write", &self.target.path()))?;
-            if self.fsync && part.len() >= WRITEBACK_SLICE {
+            // Not for a file's first slice: a 1 MiB file is synced right after anyway.
+            if self.fsync && part.len() >= WRITEBACK_SLICE && self.written > 0 {
                 sys::start_writeback(file, self.written, part.len() as u64);
             }
             self.written += part.len() as u64;
@@ -304,7 +313,7 @@ impl AtomicFile {
             Temp::Anonymous => {
                 #[cfg(target_os = "linux")]
                 {
-                    if self.exclusive && !self.sync_after_link {
+                    if self.exclusive {
                         return self.dir.link_anonymous(file, &self.target.name).map_err(|e| Error::from_io(e, "link", &target_path));
                     }
                     // linkat cannot replace, so link under a temp name and rename that.
@@ -312,15 +321,7 @@ impl AtomicFile {
                     self.dir.link_anonymous(file, &tmp).map_err(|e| Error::from_io(e, "link", &target_path))?;
                     self.temp = Temp::Named(tmp.clone());
                     crate::temp_registry::add(self.dir.path.join(&tmp));
-                    if self.sync_after_link {
-                        // btrfs persists an O_TMPFILE file only once it has a name, and a
-                        // rename can reach its log before our fsync does: sync under the
-                        // temp name, before the target can point at the file. (Syncing
-                        // after the rename tore a file to 0 bytes in 1 of 106 OS crashes.)
-                        sys::fsync(file).map_err(|e| Error::from_io(e, "fsync", &target_path))?;
-                    }
-                    let renamed = if self.exclusive { self.dir.rename_noreplace(&tmp, &self.target.name) } else { self.dir.rename(&tmp, &self.target.name) };
-                    renamed.map_err(|e| rename_error(e, &self.dir.path.join(&tmp), &target_path))
+                    self.dir.rename(&tmp, &self.target.name).map_err(|e| rename_error(e, &self.dir.path.join(&tmp), &target_path))
                 }
                 #[cfg(not(target_os = "linux"))]
                 {
@@ -349,6 +350,10 @@ impl AtomicFile {
 
     fn cleanup(&mut self) {
         self.file.take();
+        self.remove_temp_name();
+    }
+
+    fn remove_temp_name(&mut self) {
         if !self.finished {
             self.finished = true;
             if let Temp::Named(name) = &self.temp {
@@ -426,9 +431,10 @@ fn create_temp(dir: &Dir, target: &Target, named: bool) -> io::Result<(File, Tem
     #[cfg(target_os = "linux")]
     if !named {
         if let Some(file) = dir.create_anonymous(TEMP_MODE)? {
-            // The mark stays with the inode when it is linked under a temp name to be
-            // renamed, so `sweep` leaves that name alone too.
-            sys::mark_in_use(&file)?;
+            // No in-use mark: there is no name for `sweep` to find. The file gets one
+            // only between the link and the rename at commit, and all that time this
+            // process holds it open, which `sweep` checks on Linux, the one OS with
+            // anonymous temps (and /proc, which linking one needs, is there).
             return Ok((file, Temp::Anonymous));
         }
     }

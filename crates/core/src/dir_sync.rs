@@ -32,6 +32,27 @@ struct State {
     renaming: usize,
     /// Commits registered on this directory; the entry is dropped at zero.
     users: usize,
+    /// Threads waiting on the condvar. A wake-up with nobody waiting is a futex call
+    /// for nothing, and a lone sequential writer would make two per write.
+    waiting: usize,
+}
+
+impl State {
+    fn wake(&self, cond: &Condvar) {
+        if self.waiting > 0 {
+            cond.notify_all();
+        }
+    }
+}
+
+fn wait<'a>(mut state: MutexGuard<'a, State>, cond: &Condvar, timeout: Option<Duration>) -> MutexGuard<'a, State> {
+    state.waiting += 1;
+    let mut state = match timeout {
+        Some(t) => cond.wait_timeout(state, t).unwrap().0,
+        None => cond.wait(state).unwrap(),
+    };
+    state.waiting -= 1;
+    state
 }
 
 type Slot = Arc<(Mutex<State>, Condvar)>;
@@ -80,7 +101,7 @@ impl Drop for PendingRename {
         let mut state = lock.lock().unwrap();
         if !self.renamed {
             state.renaming -= 1;
-            cond.notify_all();
+            state.wake(cond);
         }
         state.users -= 1;
         if state.users == 0 {
@@ -94,7 +115,7 @@ fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
     let (lock, cond) = &**slot;
     let mut state = lock.lock().unwrap();
     state.renaming -= 1;
-    cond.notify_all();
+    state.wake(cond);
     // Any sync numbered `needed` or later starts after our rename.
     let needed = state.started + 1;
     loop {
@@ -123,10 +144,10 @@ fn wait_or_sync(dir: &Dir, slot: &Slot) -> io::Result<()> {
                 Ok(()) => state.succeeded = state.succeeded.max(mine),
                 Err(e) => state.failed = Some((mine, e.raw_os_error().unwrap_or(libc::EIO))),
             }
-            cond.notify_all();
+            state.wake(cond);
             return result;
         }
-        state = cond.wait(state).unwrap();
+        state = wait(state, cond, None);
     }
 }
 
@@ -138,7 +159,7 @@ fn gather_renames<'a>(mut state: MutexGuard<'a, State>, cond: &Condvar) -> Mutex
         if left.is_zero() {
             break;
         }
-        state = cond.wait_timeout(state, left).unwrap().0;
+        state = wait(state, cond, Some(left));
     }
     state
 }

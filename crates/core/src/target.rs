@@ -51,7 +51,16 @@ pub fn resolve(path: &Path) -> Result<Target> {
         return Err(Error::new(libc::ENOENT, "open", Some(path)));
     }
     #[cfg(unix)]
-    return walk::resolve(path);
+    return match known::lookup(path) {
+        Some(target) => Ok(target),
+        None => {
+            let (target, dir_id) = walk::resolve(path)?;
+            if let Some(id) = dir_id {
+                known::remember(path, &target, id);
+            }
+            Ok(target)
+        }
+    };
     #[cfg(not(unix))]
     return resolve_lexically(path);
 }
@@ -110,6 +119,101 @@ fn resolve_lexically(path: &Path) -> Result<Target> {
     Ok(Target { dir, name: target.name })
 }
 
+/// Directories already walked, so that a write does not walk the path again each time.
+///
+/// The walk costs a `statx` per component (more with links); most programs write into a
+/// few directories over and over. After a walk succeeds, the path's directory part *as
+/// given* is remembered with the directory it led to (its canonical path and its device
+/// and inode) and the effective uid it was walked for. A later write to the same
+/// directory part stats it through the kernel (one call, links followed) and uses the
+/// remembered result only when it lands on the very same directory, for the same uid.
+/// The outcome is the one the walk had: the same directory, reached by a walk that
+/// applied the `protected_symlinks` rule. Anything different (the directory replaced, a
+/// link planted on the way to somewhere else, a new working directory for a relative
+/// path, another uid) is a different identity and takes the full walk again; so does
+/// a final name that is a symlink (the walk follows it under the rule), a missing
+/// directory and every path shape other than `dir/name`. What is not revalidated is the
+/// directory's canonical *name*: if a directory above it is renamed while it stays
+/// reachable by the old path (a link put in the old place), writes keep using the name
+/// the walk found, which still reaches the same directory through that link.
+#[cfg(unix)]
+mod known {
+    use super::Target;
+    use std::collections::HashMap;
+    use std::ffi::{OsStr, OsString};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, OnceLock};
+
+    /// Bounds the memory a program writing into many directories keeps for this.
+    const CAPACITY: usize = 1024;
+
+    struct Walked {
+        dir: PathBuf,
+        id: (u64, u64),
+        euid: u32,
+    }
+
+    fn table() -> &'static Mutex<HashMap<OsString, Walked>> {
+        static TABLE: OnceLock<Mutex<HashMap<OsString, Walked>>> = OnceLock::new();
+        TABLE.get_or_init(Default::default)
+    }
+
+    /// `dir/name` with a plain final name, split as given; `None` for every other shape.
+    fn split(path: &Path) -> Option<(&OsStr, &OsStr)> {
+        let text = path.as_os_str().as_bytes();
+        let slash = text.iter().rposition(|&b| b == b'/')?;
+        let (dir, name) = (&text[..slash.max(1)], &text[slash + 1..]);
+        if name.is_empty() || name == b"." || name == b".." {
+            return None;
+        }
+        Some((OsStr::from_bytes(dir), OsStr::from_bytes(name)))
+    }
+
+    pub(super) fn lookup(path: &Path) -> Option<Target> {
+        let (dir_part, name) = split(path)?;
+        let (dir, id, euid) = {
+            let table = table().lock().unwrap();
+            let walked = table.get(dir_part)?;
+            (walked.dir.clone(), walked.id, walked.euid)
+        };
+        if euid != unsafe { libc::geteuid() } {
+            return None;
+        }
+        let meta = std::fs::metadata(dir_part).ok()?;
+        if !meta.is_dir() || (meta.dev(), meta.ino()) != id {
+            return None;
+        }
+        // A link as the final name is the walk's to follow (and to refuse, when planted).
+        let target = Target { dir, name: name.to_os_string() };
+        match std::fs::symlink_metadata(target.path()) {
+            Ok(entry) if entry.file_type().is_symlink() => None,
+            Ok(_) => Some(target),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(target),
+            Err(_) => None,
+        }
+    }
+
+    /// `id` is the directory's identity as the walk saw it (lstat of its last
+    /// component), not a later stat of its name: what is remembered is what the walk
+    /// reached, even if something was swapped in since.
+    pub(super) fn remember(path: &Path, target: &Target, id: (u64, u64)) {
+        let Some((dir_part, _)) = split(path) else { return };
+        let walked = Walked { dir: target.dir.clone(), id, euid: unsafe { libc::geteuid() } };
+        let mut table = table().lock().unwrap();
+        if table.len() >= CAPACITY && !table.contains_key(dir_part) {
+            table.clear();
+        }
+        table.insert(dir_part.to_os_string(), walked);
+    }
+
+    #[cfg(test)]
+    pub(super) fn forget_all() {
+        table().lock().unwrap().clear();
+    }
+}
+
 #[cfg(unix)]
 mod walk {
     use super::{Error, Result, Target, MAX_SYMLINKS};
@@ -148,16 +252,18 @@ mod walk {
         }
     }
 
-    pub(super) fn resolve(path: &Path) -> Result<Target> {
+    /// The target, and the identity of its directory when the walk saw it (it exists
+    /// and its last component was examined).
+    pub(super) fn resolve(path: &Path) -> Result<(Target, Option<(u64, u64)>)> {
         match walk(path, Purpose::Write)? {
-            Walked::Target(target) => Ok(target),
+            (Walked::Target(target), id) => Ok((target, id)),
             // A write walk always ends in a target; split it anyway rather than panic.
-            Walked::Path(real) => Target::from_resolved(&real),
+            (Walked::Path(real), _) => Ok((Target::from_resolved(&real)?, None)),
         }
     }
 
     pub(super) fn follow(path: &Path) -> Result<PathBuf> {
-        match walk(path, Purpose::Read)? {
+        match walk(path, Purpose::Read)?.0 {
             Walked::Path(real) => Ok(real),
             Walked::Target(target) => Ok(target.path()),
         }
@@ -191,7 +297,7 @@ mod walk {
         dir
     }
 
-    fn walk(path: &Path, purpose: Purpose) -> Result<Walked> {
+    fn walk(path: &Path, purpose: Purpose) -> Result<(Walked, Option<(u64, u64)>)> {
         let read = purpose == Purpose::Read;
         let text = path.as_os_str().as_bytes();
         let fail = |errno: i32| Error::new(errno, "open", Some(path));
@@ -202,6 +308,9 @@ mod walk {
         let mut name: Option<OsString> = None;
         let mut dir_required = false;
         let mut hops = 0;
+        // (device, inode) of `dir` as its last component's lstat showed it; `None`
+        // until one was examined, and again after `..` or an absolute link.
+        let mut dir_id = None;
         let mut queue = VecDeque::new();
         push_front(&mut queue, text);
         while let Some(part) = queue.pop_front() {
@@ -212,6 +321,7 @@ mod walk {
                 Part::Dot => dir_required |= last,
                 Part::DotDot => {
                     dir.pop();
+                    dir_id = None;
                     dir_required |= last;
                 }
                 Part::Name(n) if !missing.is_empty() => {
@@ -224,7 +334,7 @@ mod walk {
                 Part::Name(n) => {
                     let candidate = dir.join(&n);
                     match std::fs::symlink_metadata(&candidate) {
-                        Err(_) if read => return Ok(Walked::Path(rest_of(candidate, queue))),
+                        Err(_) if read => return Ok((Walked::Path(rest_of(candidate, queue)), None)),
                         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                             if last {
                                 name = Some(n);
@@ -246,11 +356,15 @@ mod walk {
                             }
                             if link.starts_with(b"/") {
                                 dir = PathBuf::from("/");
+                                dir_id = None;
                             }
                             push_front(&mut queue, link);
                         }
-                        Ok(meta) if meta.is_dir() && !last => dir.push(&n),
-                        Ok(_) if read => return Ok(Walked::Path(rest_of(candidate, queue))),
+                        Ok(meta) if meta.is_dir() && !last => {
+                            dir.push(&n);
+                            dir_id = Some((meta.dev(), meta.ino()));
+                        }
+                        Ok(_) if read => return Ok((Walked::Path(rest_of(candidate, queue)), None)),
                         Ok(_) if last => name = Some(n),
                         Ok(_) => return Err(fail(libc::ENOTDIR)),
                     }
@@ -259,7 +373,7 @@ mod walk {
         }
         if read {
             // The path named a directory (`.`, `..` or `/` at the end): `dir` is it.
-            return Ok(Walked::Path(if dir_required { dir.join("") } else { dir }));
+            return Ok((Walked::Path(if dir_required { dir.join("") } else { dir }), None));
         }
         if dir_required {
             // open(2) with O_CREAT: a missing directory above is ENOENT, anything else
@@ -267,8 +381,10 @@ mod walk {
             return Err(fail(if missing.is_empty() { libc::EISDIR } else { libc::ENOENT }));
         }
         let name = name.ok_or_else(|| fail(libc::EISDIR))?;
+        // A directory still to be made has no identity yet.
+        let dir_id = dir_id.filter(|_| missing.is_empty());
         dir.extend(missing);
-        Ok(Walked::Target(Target { dir, name }))
+        Ok((Walked::Target(Target { dir, name }), dir_id))
     }
 
     /// The kernel's `protected_symlinks` rule (fs/namei.c `may_follow_link`): in a
@@ -432,6 +548,63 @@ mod tests {
         assert_eq!(follow(&planted).unwrap_err().errno, libc::EACCES);
         assert_eq!(follow(&dir_link.join("victim")).unwrap_err().errno, libc::EACCES);
         assert_eq!(follow(&own).unwrap(), std::fs::canonicalize(tmp.path().join("victim")).unwrap());
+    }
+
+    /// What a remembered walk is reused for: the same directory only. Each change
+    /// below would be missed by a cache that trusted the path without its identity.
+    #[test]
+    fn remembered_directories_are_revalidated() {
+        let tmp = TempDir::new();
+        let d = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+        let given = d.join("sub/f");
+        assert_eq!(resolve(&given).unwrap().path(), d.join("sub/f"));
+        assert_eq!(resolve(&given).unwrap().path(), d.join("sub/f"), "remembered");
+        // The final name turns into a link: followed, as the walk follows it.
+        std::fs::write(d.join("elsewhere/real"), b"x").unwrap();
+        std::os::unix::fs::symlink(d.join("elsewhere/real"), d.join("sub/f")).unwrap();
+        assert_eq!(resolve(&given).unwrap().path(), d.join("elsewhere/real"));
+        // The directory is moved away and a link to another one takes its place.
+        std::fs::rename(d.join("sub"), d.join("moved")).unwrap();
+        std::os::unix::fs::symlink("elsewhere", d.join("sub")).unwrap();
+        assert_eq!(resolve(&given).unwrap().path(), d.join("elsewhere/f"));
+        // A new directory under the old name.
+        std::fs::remove_file(d.join("sub")).unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        assert_eq!(resolve(&given).unwrap().path(), d.join("sub/f"));
+        // Gone: the walk leaves it to mkdir, as for a path never seen.
+        std::fs::remove_dir(d.join("sub")).unwrap();
+        assert_eq!(resolve(&given).unwrap().path(), d.join("sub/f"));
+        known::forget_all();
+    }
+
+    /// A directory walked once, then replaced by a link another user planted in a
+    /// sticky directory: refused, as on the first walk (root only: it needs lchown).
+    #[test]
+    fn a_remembered_directory_replaced_by_a_planted_link_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let tmp = TempDir::new();
+        let d = std::fs::canonicalize(tmp.path()).unwrap();
+        let shared = d.join("shared");
+        std::fs::create_dir_all(shared.join("daily")).unwrap();
+        std::fs::create_dir(d.join("secret")).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let given = shared.join("daily/report");
+        assert_eq!(resolve(&given).unwrap().path(), given);
+        std::fs::remove_dir(shared.join("daily")).unwrap();
+        std::os::unix::fs::symlink(d.join("secret"), shared.join("daily")).unwrap();
+        std::os::unix::fs::lchown(shared.join("daily"), Some(65534), Some(65534)).unwrap();
+        assert_eq!(resolve(&given).unwrap_err().errno, libc::EACCES);
+        // A planted final name too, in a remembered directory.
+        let plain = shared.join("plain");
+        assert_eq!(resolve(&plain).unwrap().path(), plain);
+        std::os::unix::fs::symlink(d.join("secret/x"), &plain).unwrap();
+        std::os::unix::fs::lchown(&plain, Some(65534), Some(65534)).unwrap();
+        assert_eq!(resolve(&plain).unwrap_err().errno, libc::EACCES);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::ffi::{OsStr, OsString};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 const TAG: &str = ".aw";
 const SUFFIX: &str = ".tmp";
@@ -15,9 +16,7 @@ const RANDOM_HEX: usize = 16;
 const NAME_MAX: usize = 255;
 
 pub fn new_temp_name(target_name: &OsStr) -> OsString {
-    let mut random = [0u8; RANDOM_HEX / 2];
-    crate::sys::fill_random(&mut random);
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = format!("{:016x}", unpredictable_u64());
     let budget = NAME_MAX - 1 - TAG.len() - RANDOM_HEX - SUFFIX.len();
     let stem = truncate_bytes(target_name, budget);
     let mut name = OsString::from(".");
@@ -78,6 +77,51 @@ fn truncate_bytes(name: &OsStr, max: usize) -> OsString {
     OsString::from(&lossy[..end])
 }
 
+/// 64 bits nobody outside this process can predict: SipHash (a keyed pseudo-random
+/// function) of a counter, under a key drawn from the OS once per process, so a write
+/// costs no `getrandom`. After a fork the child repeats the parent's sequence; the
+/// exclusive create then fails with EEXIST and the next name is tried.
+fn unpredictable_u64() -> u64 {
+    static KEY: OnceLock<(u64, u64)> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let &(k0, k1) = KEY.get_or_init(|| {
+        let mut key = [0u8; 16];
+        crate::sys::fill_random(&mut key);
+        (u64::from_le_bytes(key[..8].try_into().unwrap()), u64::from_le_bytes(key[8..].try_into().unwrap()))
+    });
+    siphash24(k0, k1, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// SipHash-2-4 of one 64-bit word (std's SipHasher is deprecated, and its
+/// `RandomState` keys cannot be set).
+fn siphash24(k0: u64, k1: u64, m: u64) -> u64 {
+    let mut v = [k0 ^ 0x736f_6d65_7073_6575, k1 ^ 0x646f_7261_6e64_6f6d, k0 ^ 0x6c79_6765_6e65_7261, k1 ^ 0x7465_6462_7974_6573];
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+    // One 8-byte block, then the final block holding the length (8) in its top byte.
+    for block in [m, 8u64 << 56] {
+        v[3] ^= block;
+        round(&mut v);
+        round(&mut v);
+        v[0] ^= block;
+    }
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
 /// Used only where the OS has no `getrandom`: std's per-process random hash keys,
 /// mixed with a counter and the clock.
 pub fn fallback_random(buf: &mut [u8]) {
@@ -111,6 +155,15 @@ mod tests {
         assert_eq!(set_aside_target(&a), None);
         assert_eq!(set_aside_target(OsStr::new(".ds.awXYZ.old")), None);
         assert!(!is_temp_name(OsStr::new(".hidden.tmp")));
+    }
+
+    /// The reference vector of the SipHash paper (key 00..0f, message 00..07).
+    #[test]
+    fn siphash_matches_the_reference() {
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        let m = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(siphash24(k0, k1, m), 0x93f5_f579_9a93_2462);
     }
 
     #[test]

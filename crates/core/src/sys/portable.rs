@@ -122,7 +122,7 @@ pub fn is_in_use(_file: &File) -> bool {
     false
 }
 
-pub fn is_btrfs(_file: &File) -> bool {
+pub fn is_btrfs(_dir: &Dir) -> bool {
     false
 }
 

@@ -300,7 +300,7 @@ pub fn is_in_use(file: &File) -> bool {
     }
 }
 
-pub fn is_btrfs(_file: &File) -> bool {
+pub fn is_btrfs(_dir: &Dir) -> bool {
     false
 }
 
