@@ -97,6 +97,9 @@ function records(n: number, plain = false, short = false): Record<string, unknow
     int: i,
     mixed: mixed[i % mixed.length],
     flag: i % 2 === 0,
+    // A string or a number in the first rows, then an empty cell: the general reading after the fast one.
+    lateNull: i % 7 === 6 ? null : `s${i},`,
+    lateUndefined: i % 9 === 8 ? undefined : i / 4,
   }));
 }
 

@@ -72,15 +72,30 @@ interface Gathered {
 function gather(source: Source, n: number, emptyState: (v: unknown) => number): Gathered {
   const { rows, key } = source;
   const column = key === undefined ? rows : undefined;
-  const numbers = column instanceof Float64Array ? column : new Float64Array(n);
-  const offsets = new Uint32Array(n + 1);
-  const mixed: Gathered = { sort: 'mixed', numbers, texts: [], offsets, units: 0 };
+  const none = new Uint32Array(0);
   if (ArrayBuffer.isView(column)) {
-    if (column instanceof BigInt64Array || column instanceof BigUint64Array) return mixed;
-    if (numbers !== column) numbers.set(column as unknown as ArrayLike<number>);
-    return { ...mixed, sort: 'numbers' };
+    const mixed = column instanceof BigInt64Array || column instanceof BigUint64Array;
+    const numbers = column instanceof Float64Array || mixed ? (column as Float64Array) : Float64Array.from(column as unknown as ArrayLike<number>);
+    return { sort: mixed ? 'mixed' : 'numbers', numbers, texts: [], offsets: none, units: 0 };
   }
+  // Records whose key holds a number in every row, or a string: a loop that does
+  // nothing else (about twice as fast as the general one below), and only the arrays it fills.
+  if (typeof key === 'string' && n > 0) {
+    const first = (rows[0] as Record<string, unknown>)[key];
+    if (typeof first === 'number') {
+      const numbers = new Float64Array(n);
+      if (keyedNumbers(rows, key, numbers, n)) return { sort: 'numbers', numbers, texts: [], offsets: none, units: 0 };
+    } else if (typeof first === 'string') {
+      const texts = new Array<unknown>(n);
+      const offsets = new Uint32Array(n + 1);
+      const units = keyedStrings(rows, key, texts, offsets, n);
+      if (units >= 0) return { sort: 'strings', numbers: new Float64Array(0), texts, offsets, units };
+    }
+  }
+  const numbers = new Float64Array(n);
+  const offsets = new Uint32Array(n + 1);
   const texts = column ?? new Array<unknown>(n);
+  const mixed: Gathered = { sort: 'mixed', numbers, texts, offsets, units: 0 };
   let state: Uint8Array | undefined;
   let strings = false;
   let counted = false;
@@ -104,6 +119,30 @@ function gather(source: Source, n: number, emptyState: (v: unknown) => number): 
   offsets[n] = at;
   if (strings && counted) return mixed;
   return { sort: strings ? 'strings' : 'numbers', numbers, texts, offsets, units: at, state };
+}
+
+/** `key` of every row into `numbers`; false at the first row where it is not a number. */
+function keyedNumbers(rows: Values, key: string, numbers: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const v = (rows[i] as Record<string, unknown>)[key];
+    if (typeof v !== 'number') return false;
+    numbers[i] = v;
+  }
+  return true;
+}
+
+/** `key` of every row into `texts`, with `offsets`: their total, or -1 at the first row where it is not a string. */
+function keyedStrings(rows: Values, key: string, texts: unknown[], offsets: Uint32Array, n: number): number {
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const v = (rows[i] as Record<string, unknown>)[key];
+    if (typeof v !== 'string') return -1;
+    offsets[i] = at;
+    texts[i] = v;
+    at += v.length;
+  }
+  offsets[n] = at;
+  return at;
 }
 
 /**
