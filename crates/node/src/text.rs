@@ -6,6 +6,8 @@ use atomicwriter_text::{self as text, Column, Layout, TextMode, Values};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+const ENCODING_THREADS: usize = 2;
+
 #[napi(object)]
 pub struct TextLayout {
     /// csv, ndjson
@@ -88,7 +90,8 @@ pub fn encode_text(env: &Env, layout: TextLayout, rows: u32, columns: Vec<TextCo
     let part = Part { columns, modes };
     text::validate(rows as usize, &part.views()?).map_err(invalid)?;
     run_async(env, move || {
-        let bytes = text::encode(&layout, rows as usize, &part.views().expect("checked above")).expect("validated above");
+        // Two threads (at most) beside the JS thread, which prepares the next part meanwhile.
+        let bytes = text::encode_parallel(&layout, rows as usize, &part.views().expect("checked above"), ENCODING_THREADS).expect("validated above");
         Ok(Buffer::from(bytes))
     })
 }

@@ -69,6 +69,49 @@ pub enum Layout {
     Ndjson,
 }
 
+impl<'a> Column<'a> {
+    /// Rows `start..end` of the column (after `validate`).
+    fn rows(&self, start: usize, end: usize) -> Column<'a> {
+        let values = match self.values {
+            Values::Numbers(bytes) => Values::Numbers(&bytes[start * 8..end * 8]),
+            // Offsets index the units as they are: only their window moves.
+            Values::Text { units, offsets } => Values::Text { units, offsets: &offsets[start * 4..(end + 1) * 4] },
+        };
+        Column { values, state: self.state.map(|s| &s[start..end]), ..*self }
+    }
+}
+
+/// Below this many rows a part is encoded on one thread (a thread costs more than it saves).
+const ROWS_PER_THREAD: usize = 8192;
+
+/// `encode` with the rows shared among up to `threads` threads: the same bytes.
+pub fn encode_parallel(layout: &Layout, rows: usize, columns: &[Column<'_>], threads: usize) -> Result<Vec<u8>, String> {
+    validate(rows, columns)?;
+    let threads = threads.min(rows / ROWS_PER_THREAD).max(1);
+    if threads == 1 {
+        return encode(layout, rows, columns);
+    }
+    let share = rows.div_ceil(threads);
+    let slice = |t: usize| {
+        let (start, end) = ((t * share).min(rows), ((t + 1) * share).min(rows));
+        (end - start, columns.iter().map(|c| c.rows(start, end)).collect::<Vec<_>>())
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads)
+            .map(|t| {
+                let (n, columns) = slice(t);
+                scope.spawn(move || encode(layout, n, &columns))
+            })
+            .collect();
+        let (n, first) = slice(0);
+        let mut out = encode(layout, n, &first)?;
+        for other in others {
+            out.extend_from_slice(&other.join().map_err(|_| "an encoding thread panicked".to_string())??);
+        }
+        Ok(out)
+    })
+}
+
 /// Whether the buffers fit `rows` rows; an error is a bug in the caller.
 pub fn validate(rows: usize, columns: &[Column<'_>]) -> Result<(), String> {
     for (c, column) in columns.iter().enumerate() {

@@ -136,3 +136,27 @@ fn buffers_too_short_for_the_rows_are_refused() {
     let err = encode(&Layout::Ndjson, 2, &[column(Values::Numbers(&numbers(&[1.0, 2.0])), TextMode::Json, Some(&[0]), b"")]).unwrap_err();
     assert!(err.contains("1 states for 2 rows"), "{err}");
 }
+
+#[test]
+fn rows_shared_among_threads_make_the_same_bytes() {
+    let rows = 3 * ROWS_PER_THREAD + 7;
+    let values: Vec<f64> = (0..rows).map(|i| i as f64 / 3.0).collect();
+    let bytes = numbers(&values);
+    let state: Vec<u8> = (0..rows).map(|i| [VALUE, NULL, ABSENT][i % 3]).collect();
+    let strings: Vec<Vec<u16>> = (0..rows).map(|i| utf16(&format!("s{i},\"x\"\u{1F600}"))).collect();
+    let refs: Vec<&[u16]> = strings.iter().map(|v| v.as_slice()).collect();
+    let (units, offsets) = texts(&refs);
+    let columns = [
+        column(Values::Numbers(&bytes), TextMode::Field, Some(&state), b"\"n\":"),
+        column(Values::Text { units: &units, offsets: &offsets }, TextMode::Field, None, b"\"s\":"),
+    ];
+    for layout in [csv(","), Layout::Ndjson] {
+        let one = encode(&layout, rows, &columns).unwrap();
+        for threads in [2, 3, 4, 64] {
+            assert_eq!(encode_parallel(&layout, rows, &columns, threads).unwrap(), one, "{threads} threads");
+        }
+    }
+    // Too few rows for a second thread; a short buffer is refused before any thread starts.
+    assert_eq!(encode_parallel(&Layout::Ndjson, 10, &columns, 4).unwrap(), encode(&Layout::Ndjson, 10, &columns).unwrap());
+    assert!(encode_parallel(&Layout::Ndjson, rows + 1, &columns, 4).is_err());
+}
