@@ -108,6 +108,7 @@ const CASES = {
 
   // Streaming: rows made lazily, never all in memory.
   'stream10m/csv': ['none', async (_, dir) => (await aw().write(lazyRows(BIG), join(dir, 'big.csv'))).path],
+  'stream10m/ndjson': ['none', async (_, dir) => (await aw().write(lazyRows(BIG), join(dir, 'big.ndjson'))).path],
   'stream10m/parquet': ['none', async (_, dir) => (await aw().write(lazyRows(BIG), join(dir, 'big.parquet'))).path],
 };
 
@@ -127,7 +128,7 @@ const PLAN = [
   ['ndjson/atomicwriter', 'ndjson/same-encoder+fs.writeFile', 'ndjson/nodejs-polars'],
   ['arrow/atomicwriter', 'arrow/atomicwriter(fsync:false)', 'arrow/same-encoder+fs.writeFile', 'arrow/nodejs-polars'],
   ['parquet/atomicwriter', 'parquet/atomicwriter(fsync:false)', 'parquet/same-encoder+fs.writeFile', 'parquet/atomicwriter(arrow Table)', 'parquet/hyparquet-writer(previous encoder)+fs.writeFile', 'parquet/atomicwriter(polars DataFrame)', 'parquet/nodejs-polars', 'parquet/parquet-wasm(from arrow Table)+fs.writeFile', 'parquet/parquet-wasm(from columns)+fs.writeFile'],
-  ['stream10m/csv', 'stream10m/parquet'],
+  ['stream10m/csv', 'stream10m/ndjson', 'stream10m/parquet'],
 ];
 
 async function child(name, dir) {

@@ -51,7 +51,7 @@ export function stringify(value: unknown, indent?: string | number, replacer: Re
 }
 
 /** Only primitives (no BigInt), arrays and plain objects, not too deep to check cheaply. */
-function isPlain(v: unknown, depth: number): boolean {
+export function isPlain(v: unknown, depth: number): boolean {
   if (v === null || typeof v !== 'object') return typeof v !== 'bigint';
   if (depth > 8) return false;
   if (Array.isArray(v)) {

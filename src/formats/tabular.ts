@@ -342,7 +342,7 @@ function unknownColumn(column: string, row: number, names: readonly string[], wi
  * 5x faster on a million records). Inherited enumerable keys make it false, and the
  * caller then looks at Object.keys.
  */
-function hasKeys(row: object, keys: readonly string[]): boolean {
+export function hasKeys(row: object, keys: readonly string[]): boolean {
   let j = 0;
   for (const key in row) {
     if (j >= keys.length || keys[j] !== key) return false;

@@ -8,6 +8,7 @@ mod error;
 mod lock;
 mod parquet;
 mod s3;
+mod text;
 mod write;
 
 use atomicwriter_core::{self as core, pool};
