@@ -31,6 +31,7 @@ export declare const registerFormat: typeof writeFileAtomic.registerFormat;
 
 export type PathLike = writeFileAtomic.PathLike;
 export type WriteData = writeFileAtomic.WriteData;
+export type Durability = writeFileAtomic.Durability;
 export type Chown = writeFileAtomic.Chown;
 export type WriteOptions = writeFileAtomic.WriteOptions;
 export type OpenOptions = writeFileAtomic.OpenOptions;

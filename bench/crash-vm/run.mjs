@@ -75,7 +75,8 @@ const model = values.model;
 if (model !== 'os' && model !== 'power') throw new Error(`--model is os or power, not ${model}`);
 const power = model === 'power';
 const logFile = values.smoke ? null : values.log ? join(process.cwd(), values.log) : power ? join(root, 'bench', 'results', 'crash-power.jsonl') : null;
-const powerMd = join(root, 'bench', 'results', 'crash-power.md');
+// A log of its own (--log) renders beside it, so crash-power.md stays the main log's.
+const powerMd = values.log ? logFile.replace(/\.jsonl$/, '') + '.md' : join(root, 'bench', 'results', 'crash-power.md');
 if (values.report) {
   writeFileSync(powerMd, renderPower(readLog(logFile ?? join(root, 'bench', 'results', 'crash-power.jsonl'))));
   console.error(`wrote ${powerMd}`);
@@ -287,7 +288,8 @@ async function trial({ fs, subject, i, model }, slot) {
   const crashed = power ? cut !== null : lines.some((l) => l.includes('sysrq: Trigger a crash'));
   const writeCache = /^WRITE-CACHE (.*)$/.exec(lines.find((l) => l.startsWith('WRITE-CACHE')) ?? '')?.[1]?.trim();
   const writerDied = lines.filter((l) => l.startsWith('WRITER-EXIT'));
-  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, acked, apis: {} };
+  const oneFlush = /^ONE-FLUSH (\w+)/.exec(lines.find((l) => l.startsWith('ONE-FLUSH')) ?? '')?.[1];
+  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, oneFlush, acked, apis: {} };
   // The power model is void unless the guest believed its disk caches writes, and a
   // write acknowledged by a writer that fsyncs came after a flush reached the disk.
   const fsyncedAcks = Object.entries(acked).filter(([api, n]) => api !== 'no-fsync' && n > 0).length;
