@@ -32,6 +32,7 @@ export declare const probeConditionalWrites: typeof writeFileAtomic.probeConditi
 
 export type PathLike = writeFileAtomic.PathLike;
 export type WriteData = writeFileAtomic.WriteData;
+export type Durability = writeFileAtomic.Durability;
 export type Chown = writeFileAtomic.Chown;
 export type WriteOptions = writeFileAtomic.WriteOptions;
 export type OpenOptions = writeFileAtomic.OpenOptions;

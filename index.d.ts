@@ -6,6 +6,13 @@ declare namespace writeFileAtomic {
   type PathLike = string | Buffer | URL;
   type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
 
+  /**
+   * What a resolved write survives: `'full'` (default) a power cut; `'data'` a power cut
+   * without tearing, but the file may be the old content (the data is synced, the rename
+   * is not: write-file-atomic's level); `'none'` a process crash only.
+   */
+  type Durability = 'none' | 'data' | 'full';
+
   /** `-1` for either leaves that one unchanged (the writer's), as in `fs.chown`. */
   interface Chown {
     uid: number;
@@ -19,8 +26,14 @@ declare namespace writeFileAtomic {
     mode?: number | string;
     /** Owner of the published file; default: the existing file's. */
     chown?: Chown | null | false;
-    /** Sync the data before the rename and the directory after it (default `true`). */
+    /** Sync the data before the rename and the directory after it (default `true`): `true` is `durability: 'full'`, `false` is `'none'`. */
     fsync?: boolean;
+    /**
+     * The durability level (default `'full'`); with `fsync` as well, the two must agree
+     * (`fsync: false` only with `'none'`). Any other value throws `ERR_INVALID_ARG_VALUE`
+     * before the disk is touched.
+     */
+    durability?: Durability;
     /** Called with the temp's path once it exists; awaited; a throw fails the write and removes the temp. */
     tmpfileCreated?: (tmpPath: string) => unknown;
     /**

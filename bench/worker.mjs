@@ -56,6 +56,10 @@ async function contenderFn(name) {
       const wfa = require('write-file-atomic');
       return (file, data, o) => wfa(file, data, { fsync: o.fsync });
     }
+    case 'write-file-atomic-8': {
+      const wfa = require('write-file-atomic-8');
+      return (file, data, o) => wfa(file, data, { fsync: o.fsync });
+    }
     case 'write-file-atomic-sync': {
       const wfa = require('write-file-atomic');
       return (file, data, o) => wfa.sync(file, data, { fsync: o.fsync });

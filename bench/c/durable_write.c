@@ -39,7 +39,13 @@ static void *run(void *arg) {
       if (n < 0) die("write");
       off += (size_t)n;
     }
+#ifdef WAIT_DATA
+    // The one-flush experiment (cc -DWAIT_DATA): the data written and waited for, no
+    // cache flush; the directory fsync's journal commit flushes it (bench/notes/one-flush.md).
+    if (do_fsync && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0) die("sync_file_range");
+#else
     if (do_fsync && fdatasync(fd) < 0) die("fdatasync");
+#endif
     close(fd);
     if (renameat(dirfd, tmp, dirfd, name) < 0) die("rename");
     if (do_fsync && fsync(dirfd) < 0) die("fsync dir");

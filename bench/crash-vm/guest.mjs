@@ -7,6 +7,7 @@
 // One process (node starts slowly under TCG); writeFileSync runs in a worker thread so
 // it does not stall the asynchronous loops.
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SUBJECTS, apisOf } from './subjects.mjs';
@@ -27,6 +28,9 @@ if (!isMainThread) {
   const [, , subject, delayArg] = process.argv;
   const delay = Number(delayArg);
   const apis = apisOf(subject);
+  // Which commit our durable writes take on this filesystem (one device flush or two),
+  // so the log says which path a boot tested.
+  say(`ONE-FLUSH ${createRequire(import.meta.url)('../../native/binding.js').oneFlushAt(DATA)}`);
   const starting = apis.map((api) => {
     if (api !== 'writeFileSync') {
       loop(api).catch((e) => say(`WRITER-EXIT ${api} ${e.stack}`));

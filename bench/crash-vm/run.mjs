@@ -25,7 +25,7 @@
 //        [--alone-trials 10] [--control-trials 10] [--os-control-trials 0]
 //        [--os-controls no-fsync,no-dir-fsync] [--fs ext4,ext4-defaults,xfs,btrfs]
 //        [--subjects atomicwriter,write-file-atomic,atomically,writeFile,...,no-fsync]
-//        [--parallel 2] [--max-delay 12] [--smoke] [--merge] [--log FILE] [--report]
+//        [--parallel 2] [--max-delay 12] [--min-delay 0.2] [--snapshots 24] [--snapshot-every 10] [--smoke] [--merge] [--log FILE] [--report]
 // (the os model's default subjects are our APIs and the peers; the power model's is
 // `atomicwriter` alone; --os-control-trials adds OS-crash boots of the self-test's
 // writers to a power run, into the same log).
@@ -65,6 +65,9 @@ const { values } = parseArgs({
     subjects: { type: 'string', default: 'atomicwriter,write-file-atomic,atomically,writeFile,writeFileSync,createWriteStream,updateJson,writeDataset' },
     parallel: { type: 'string', default: String(Math.max(1, os.cpus().length)) },
     'max-delay': { type: 'string', default: '12' },
+    'min-delay': { type: 'string', default: '0.2' },
+    snapshots: { type: 'string', default: '24' },
+    'snapshot-every': { type: 'string', default: '10' },
     smoke: { type: 'boolean', default: false },
     merge: { type: 'boolean', default: false },
     log: { type: 'string' },
@@ -75,7 +78,8 @@ const model = values.model;
 if (model !== 'os' && model !== 'power') throw new Error(`--model is os or power, not ${model}`);
 const power = model === 'power';
 const logFile = values.smoke ? null : values.log ? join(process.cwd(), values.log) : power ? join(root, 'bench', 'results', 'crash-power.jsonl') : null;
-const powerMd = join(root, 'bench', 'results', 'crash-power.md');
+// A log of its own (--log) renders beside it, so crash-power.md stays the main log's.
+const powerMd = values.log ? logFile.replace(/\.jsonl$/, '') + '.md' : join(root, 'bench', 'results', 'crash-power.md');
 if (values.report) {
   writeFileSync(powerMd, renderPower(readLog(logFile ?? join(root, 'bench', 'results', 'crash-power.jsonl'))));
   console.error(`wrote ${powerMd}`);
@@ -97,10 +101,13 @@ const trialsOf = (subject) => {
   return Number(values[PEERS.includes(subject) ? 'peer-trials' : 'alone-trials']);
 };
 const maxDelay = Number(values['max-delay']);
+// --min-delay (default 0.2 s): a later earliest cut leaves more writes, so more io cuts, per boot.
+const minDelay = Number(values['min-delay']);
 // Power model: up to SNAPSHOTS io cuts per boot, each at a random 1st to SNAPSHOT_EVERY-th
-// write after the one before.
-const SNAPSHOTS = 24;
-const SNAPSHOT_EVERY = 10;
+// write after the one before (--snapshots, --snapshot-every: more cuts per boot when the
+// guest writes slowly on a loaded host; each is a cut like any other).
+const SNAPSHOTS = Number(values.snapshots);
+const SNAPSHOT_EVERY = Number(values['snapshot-every']);
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const ours = (api) => !PEERS.includes(api) && !CONTROLS.includes(api);
 
@@ -151,7 +158,7 @@ function withMounted(img, fs, fn) {
 
 function delayFor(fs, i) {
   if (FILESYSTEMS[fs].type === 'xfs' && i % 10 === 9) return 30 + Math.random() * 10;
-  return 0.2 + Math.random() * (maxDelay - 0.2);
+  return minDelay + Math.random() * (maxDelay - minDelay);
 }
 
 /**
@@ -287,7 +294,8 @@ async function trial({ fs, subject, i, model }, slot) {
   const crashed = power ? cut !== null : lines.some((l) => l.includes('sysrq: Trigger a crash'));
   const writeCache = /^WRITE-CACHE (.*)$/.exec(lines.find((l) => l.startsWith('WRITE-CACHE')) ?? '')?.[1]?.trim();
   const writerDied = lines.filter((l) => l.startsWith('WRITER-EXIT'));
-  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, acked, apis: {} };
+  const oneFlush = /^ONE-FLUSH (\w+)/.exec(lines.find((l) => l.startsWith('ONE-FLUSH')) ?? '')?.[1];
+  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, oneFlush, ...(power ? { snapshots: SNAPSHOTS, snapshotEvery: SNAPSHOT_EVERY } : {}), acked, apis: {} };
   // The power model is void unless the guest believed its disk caches writes, and a
   // write acknowledged by a writer that fsyncs came after a flush reached the disk.
   const fsyncedAcks = Object.entries(acked).filter(([api, n]) => api !== 'no-fsync' && n > 0).length;

@@ -160,6 +160,14 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
   return error;
 }
 
+/** A value of the right type that is not one the option takes (Node's ERR_INVALID_ARG_VALUE). */
+export function invalidArgValue(name: string, expected: string, actual: unknown): TypeError {
+  const shown = typeof actual === 'string' ? `'${actual}'` : describe(actual);
+  const error = new TypeError(`The argument '${name}' must be ${expected}. Received ${shown}`) as TypeError & { code: string };
+  error.code = 'ERR_INVALID_ARG_VALUE';
+  return error;
+}
+
 export function outOfRange(name: string, expected: string, actual: unknown): RangeError {
   const error = new RangeError(`The value of "${name}" is out of range. It must be ${expected}. Received ${String(actual)}`) as RangeError & { code: string };
   error.code = 'ERR_OUT_OF_RANGE';

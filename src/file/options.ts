@@ -1,7 +1,7 @@
 // Validates write options up front (a bad option throws before the disk is touched)
 // and turns them into what the core takes.
 
-import { invalidArgType, outOfRange } from '../binding/errors';
+import { invalidArgType, invalidArgValue, outOfRange } from '../binding/errors';
 import type { NativeWriteOptions } from '../binding/native';
 import type { Ticket } from './queue';
 
@@ -19,8 +19,15 @@ export interface WriteOptions {
   mode?: number | string;
   /** Owner; default: the existing file's. */
   chown?: Chown | null | false;
-  /** Sync data and directory (default `true`). */
+  /** Sync data and directory (default `true`): `true` is `durability: 'full'`, `false` is `'none'`. */
   fsync?: boolean;
+  /**
+   * What a resolved write survives (default `'full'`; see the README's durability section):
+   * `'full'` a power cut (data, inode and name synced), `'data'` a power cut without
+   * tearing but perhaps as the old content (the data is synced, the rename is not:
+   * write-file-atomic's level), `'none'` a process crash only (nothing is synced).
+   */
+  durability?: Durability;
   /** Called with the temp's path once it exists; awaited; a throw aborts the write. */
   tmpfileCreated?: (tmpPath: string) => unknown;
   /** An aborted signal publishes nothing. */
@@ -43,6 +50,25 @@ export interface ResolvedOptions {
   native: NativeWriteOptions;
   /** The write's place in its file's call order (queued writes only; see queue.ts). */
   order?: Ticket;
+}
+
+export type Durability = 'none' | 'data' | 'full';
+export const DURABILITY_LEVELS: readonly Durability[] = ['none', 'data', 'full'];
+
+/**
+ * The durability level of `durability` and `fsync` together: either alone, or both when
+ * they agree (`fsync: true` with 'data' or 'full', `fsync: false` with 'none').
+ */
+export function parseDurability(durability: unknown, fsync: unknown, name = 'options.durability'): Durability {
+  const synced = parseBoolean(fsync, 'options.fsync', true);
+  if (durability === undefined) return synced ? 'full' : 'none';
+  if (typeof durability !== 'string' || !DURABILITY_LEVELS.includes(durability as Durability)) {
+    throw invalidArgValue(name, `one of ${DURABILITY_LEVELS.map((l) => `'${l}'`).join(', ')}`, durability);
+  }
+  if (fsync !== undefined && synced !== (durability !== 'none')) {
+    throw invalidArgValue(name, `consistent with options.fsync (${String(fsync)})`, durability);
+  }
+  return durability as Durability;
 }
 
 const MAX_MODE = 0o177777;
@@ -96,7 +122,7 @@ function parseId(value: unknown, name: string): number {
 }
 
 /** The options of every whole-file write (`writeFile`, `writeFileSync`, `openAtomic`, `atomicWrite`, ...). */
-export const WRITE_OPTION_NAMES: readonly string[] = ['encoding', 'mode', 'chown', 'fsync', 'tmpfileCreated', 'signal', 'exclusive', 'mkdir', 'busyTimeout'];
+export const WRITE_OPTION_NAMES: readonly string[] = ['encoding', 'mode', 'chown', 'fsync', 'durability', 'tmpfileCreated', 'signal', 'exclusive', 'mkdir', 'busyTimeout'];
 
 /** What `write(data, path)` reads itself, besides the format's options. */
 export const FORMAT_WRITE_OPTION_NAMES: readonly string[] = [...WRITE_OPTION_NAMES, 'format', 'marker'];
@@ -129,7 +155,8 @@ export function looseOptions(options: unknown, binary: boolean): WriteOptions {
   if (typeof options === 'string') options = { encoding: options };
   if (options === null || typeof options !== 'object') return {};
   const o = { ...(options as Record<string, unknown>) };
-  o.fsync = o.fsync !== false;
+  // With a durability level, an absent fsync stays absent (it would contradict 'none').
+  if (o.durability === undefined || o.fsync !== undefined) o.fsync = o.fsync !== false;
   if (binary) {
     delete o.encoding;
   } else {
@@ -173,6 +200,7 @@ export function resolveOptions(options: unknown, defaults: { mkdir: boolean; kno
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidArgType('options.signal', 'an AbortSignal', o.signal);
   }
+  const durability = parseDurability(o.durability, o.fsync);
   return {
     encoding,
     tmpfileCreated: o.tmpfileCreated,
@@ -181,7 +209,8 @@ export function resolveOptions(options: unknown, defaults: { mkdir: boolean; kno
       mode,
       uid,
       gid,
-      fsync: parseBoolean(o.fsync, 'options.fsync', true),
+      fsync: durability !== 'none',
+      dataOnly: durability === 'data',
       exclusive: parseBoolean(o.exclusive, 'options.exclusive', false),
       mkdir: parseBoolean(o.mkdir, 'options.mkdir', defaults.mkdir),
       namedTemp: o.tmpfileCreated !== undefined,

@@ -9,6 +9,7 @@
 
 use crate::checksum::Crc32c;
 use crate::dir_sync;
+use crate::durability::{self, Durability};
 use crate::error::{Error, Result};
 use crate::regular;
 use crate::sys::{self, Dir};
@@ -31,6 +32,9 @@ pub struct Options {
     pub writer_owns: bool,
     /// Sync data before the rename and the directory after it.
     pub fsync: bool,
+    /// With `fsync`: sync the data only, not the directory after the rename (the
+    /// `Data` level of [`crate::durability::Durability`]).
+    pub data_only: bool,
     /// Create-only: fail with EEXIST instead of replacing.
     pub exclusive: bool,
     /// Create missing parent directories (and sync them).
@@ -50,6 +54,14 @@ impl Options {
     pub fn durable() -> Options {
         Options { fsync: true, ..Options::default() }
     }
+
+    pub fn durability(&self) -> Durability {
+        match (self.fsync, self.data_only) {
+            (false, _) => Durability::None,
+            (true, true) => Durability::Data,
+            (true, false) => Durability::Full,
+        }
+    }
 }
 
 enum Temp {
@@ -67,6 +79,8 @@ pub struct AtomicFile {
     mode: u32,
     owner: Option<(u32, u32)>,
     fsync: bool,
+    /// The directory is synced after the rename (`Durability::Full`).
+    sync_dir: bool,
     exclusive: bool,
     busy_timeout: std::time::Duration,
     finished: bool,
@@ -140,6 +154,7 @@ impl AtomicFile {
             mode,
             owner,
             fsync: opts.fsync,
+            sync_dir: opts.durability() == Durability::Full,
             exclusive: opts.exclusive,
             busy_timeout: opts.busy_timeout.unwrap_or(sys::DEFAULT_BUSY_TIMEOUT),
             finished: false,
@@ -260,7 +275,11 @@ impl AtomicFile {
     fn sync_and_publish(&mut self, file: File, published: impl FnOnce()) -> Result<()> {
         let target_path = self.target.path();
         self.apply_owner_and_mode(&file)?;
-        if self.fsync {
+        if self.sync_dir && !self.sync_after_link && durability::one_flush(&file) {
+            // The directory fsync after the rename flushes the data with the journal
+            // commit that makes the name durable (see crate::durability).
+            durability::write_and_wait(&file).map_err(|e| Error::from_io(e, "sync_file_range", &target_path))?;
+        } else if self.fsync {
             // A write that grew the file makes fdatasync write the whole inode (mode and
             // owner included); with nothing written through us (an empty file, or one a
             // library wrote by path) only fsync is sure to.
@@ -271,7 +290,7 @@ impl AtomicFile {
             }
         }
         let replaced = self.hold_replaced_file();
-        let dir_sync = self.fsync.then(|| dir_sync::before_rename(&self.dir));
+        let dir_sync = self.sync_dir.then(|| dir_sync::before_rename(&self.dir));
         self.publish(&file)?;
         self.finished = true;
         if let Temp::Named(name) = &self.temp {

@@ -10,6 +10,7 @@ pub mod atomic_file;
 pub mod checksum;
 pub mod dataset;
 pub mod dir_sync;
+pub mod durability;
 pub mod error;
 pub mod lock;
 pub mod pool;
@@ -27,6 +28,7 @@ pub mod temp_registry;
 mod test_support;
 
 pub use atomic_file::{check_regular, remove_durable, write_file, AtomicFile, Options};
+pub use durability::Durability;
 pub use error::{Error, Result};
 pub use shared_file::SharedFile;
 pub use target::{resolve, Target};

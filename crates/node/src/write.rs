@@ -15,6 +15,8 @@ pub struct WriteOptions {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub fsync: bool,
+    /// `durability: 'data'`: with `fsync`, the directory is not synced after the rename.
+    pub data_only: Option<bool>,
     pub exclusive: bool,
     pub mkdir: bool,
     pub named_temp: bool,
@@ -31,6 +33,7 @@ impl From<&WriteOptions> for core::Options {
             mode: o.mode,
             owner: o.uid.zip(o.gid),
             fsync: o.fsync,
+            data_only: o.data_only.unwrap_or(false),
             exclusive: o.exclusive,
             mkdir: o.mkdir,
             named_temp: o.named_temp,
@@ -65,6 +68,16 @@ pub fn write_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved_p
 
 /// Blocks until the async writes dispatched to this (resolved) path have finished:
 /// a sync write issued after them then lands last.
+/// Whether a `durability: 'full'` write into the directory `dir` takes one device flush
+/// (see the core's durability module): for the power-cut trials and the benchmarks,
+/// which must know which path they measured. Not part of the package's API.
+#[napi(catch_unwind)]
+pub fn one_flush_at(env: &Env, #[napi(ts_arg_type = "string | Buffer")] dir: PathArg) -> Result<bool> {
+    let path = to_path(&dir);
+    let file = std::fs::File::open(&path).map_err(|e| core::Error::from_io(e, "open", &path)).or_throw(env)?;
+    Ok(core::durability::one_flush(&file))
+}
+
 #[napi(catch_unwind)]
 pub fn wait_for_publishes(#[napi(ts_arg_type = "string | Buffer")] resolved_path: PathArg) {
     publish_wait::wait_idle(&to_path(&resolved_path));
