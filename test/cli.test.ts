@@ -59,7 +59,7 @@ async function untilWriting(pid: number, dir: string, bytes = 0): Promise<void> 
       // not started yet
     }
     for (const fd of fds) {
-      let target = '';
+      let target: string;
       try {
         target = readlinkSync(`/proc/${pid}/fd/${fd}`);
       } catch {

@@ -3,7 +3,7 @@
 // carry what the caller needs (status, S3's code, the URL) and never a credential:
 // SDK errors are copied field by field, not attached as `cause`.
 
-import { abortError, invalidArgType, outOfRange } from '../binding/errors';
+import { abortError, invalidArgType } from '../binding/errors';
 import type { S3Location } from './url';
 import { parseInteger } from '../file/options';
 
