@@ -120,7 +120,7 @@ export function writeFileAtomicSync(path: PathLike, data: WriteData, options?: W
   writeFileSyncWith(path, data, options, true);
 }
 
-type Callback = (err?: Error | null) => void;
+type Callback = (err?: Error) => void;
 
 /**
  * write-file-atomic's signature: `(filename, data, [options|encoding], [callback])`.
