@@ -7,7 +7,7 @@
 // directory is removed, or found later by `sweep(parent)`.
 
 import { join } from 'node:path';
-import { AtomicFile } from '../file/atomic-file';
+import { AtomicFile, withStagedFile } from '../file/atomic-file';
 import { abortError, invalidArgType, type NodeStyleError } from '../binding/errors';
 import { retryOnFdExhaustion } from '../binding/fd-wait';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from '../manifest';
@@ -180,31 +180,26 @@ export class Stage {
     if (!prepared && !(isBytes(data) || isStreamSource(data))) {
       throw invalidArgType('data', 'a string, Buffer, TypedArray, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks; other values need a format, which the formats module provides', data);
     }
-    const run = (async () => {
-      const file = await this.#open(name, resolved);
-      try {
-        let rowsWritten: number | undefined | void = rows;
-        if (prepared) {
-          rowsWritten = (await prepared.write(file)) ?? rows;
-        } else {
-          const source = isBytes(data) ? [data] : data;
-          await writeSource(file, source as Iterable<unknown>, { ...progress, signal: this.#signal, encoding: resolved.encoding });
-        }
-        const record: PartRecord = { bytes: 0, crc32c: null, rows: rowsWritten ?? undefined, format: prepared?.format ?? format };
-        if (prepared?.byPath) {
-          // Written by a library through the temp's path: read back when sealed.
-          await file.commit(true);
-          this.#parts.set(name, record);
-          this.#external.add(name);
-          return;
-        }
-        Object.assign(record, await file.digest());
-        await file.commit();
-        this.#record(name, record);
-      } finally {
-        file.abort();
+    const run = withStagedFile(this.#open(name, resolved), async (file) => {
+      let rowsWritten: number | undefined | void = rows;
+      if (prepared) {
+        rowsWritten = (await prepared.write(file)) ?? rows;
+      } else {
+        const source = isBytes(data) ? [data] : data;
+        await writeSource(file, source as Iterable<unknown>, { ...progress, signal: this.#signal, encoding: resolved.encoding });
       }
-    })();
+      const record: PartRecord = { bytes: 0, crc32c: null, rows: rowsWritten ?? undefined, format: prepared?.format ?? format };
+      if (prepared?.byPath) {
+        // Written by a library through the temp's path: read back when sealed.
+        await file.commit(true);
+        this.#parts.set(name, record);
+        this.#external.add(name);
+        return;
+      }
+      Object.assign(record, await file.digest());
+      await file.commit();
+      this.#record(name, record);
+    });
     return this.#track(run);
   }
 
