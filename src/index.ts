@@ -20,10 +20,7 @@ function lazy<M>(load: () => M): () => M {
 }
 /* eslint-disable @typescript-eslint/no-require-imports */
 const stream = lazy(() => require('./file/stream') as typeof Stream);
-const dataset = lazy(() => {
-  require('./dataset/formats'); // connects dataset parts to the format registry
-  return require('./dataset') as typeof Dataset;
-});
+const dataset = lazy(() => require('./dataset') as typeof Dataset);
 const manifest = lazy(() => require('./manifest') as typeof Manifest);
 const formats = lazy(() => require('./formats/write') as typeof Write);
 const registry = lazy(() => require('./formats/registry') as typeof Registry);

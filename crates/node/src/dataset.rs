@@ -224,3 +224,10 @@ pub fn open_dataset_reader(env: &Env, #[napi(ts_arg_type = "string | Buffer")] p
     let path = to_path(&path);
     run_async(env, move || reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) }))
 }
+
+/// Whether `name` has the shape of this library's temps (core `temp_name.rs`): a part
+/// of that name would be removed by `sweep`, so part names of that shape are refused.
+#[napi]
+pub fn is_temp_name(name: String) -> bool {
+    core::temp_name::is_temp_name(std::ffi::OsStr::new(&name))
+}
