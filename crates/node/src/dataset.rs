@@ -2,8 +2,7 @@
 
 use crate::write::{AtomicHandle, WriteOptions};
 use crate::{from_path, run_async, to_path, OrThrow, PathArg};
-use atomicwriter_core::sys::FileKind;
-use atomicwriter_core::{self as core, checksum, dataset, reader, Target};
+use atomicwriter_core::{self as core, checksum, dataset, reader, FileKind, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;

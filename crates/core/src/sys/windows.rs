@@ -310,6 +310,7 @@ pub fn fill_random(buf: &mut [u8]) {
 
 /// Whether we run under Wine (its ntdll exports `wine_get_version`). Tests use it to
 /// relax exactly the assertions Wine does not implement faithfully.
+#[cfg(test)]
 pub fn is_wine() -> bool {
     use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
     let ntdll: Vec<u16> = "ntdll.dll".encode_utf16().chain(Some(0)).collect();
