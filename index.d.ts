@@ -361,9 +361,11 @@ declare namespace writeFileAtomic {
     highWaterMark?: number;
   }
 
-  /** A Writable into a staged temp; `end()` publishes it atomically and durably before 'finish'. */
-  class AtomicWriteStream extends Writable {
-    private constructor();
+  /**
+   * A Writable into a staged temp; `end()` publishes it atomically and durably before 'finish'.
+   * Made by `createWriteStream` only: an interface, since the module exports no such value.
+   */
+  interface AtomicWriteStream extends Writable {
     /** The file the stream replaces when it finishes. */
     readonly path: string | Buffer;
     /** Bytes handed to the file so far. */

@@ -3,10 +3,10 @@
 // documented), not bad usage (2, for the arguments); and a Ctrl-C that also ends the
 // pipe feeding the CLI never publishes what was read so far.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entries, repoRoot, scratch } from './helpers.js';
+import { entries, repoRoot, scratch, scratchFile, untilWriting } from './helpers.js';
 
 const BIN = join(repoRoot, 'bin', 'atomicwriter.js');
 
@@ -29,31 +29,6 @@ function collect(child: ReturnType<typeof spawn>): Promise<Result> {
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stderr }));
   });
-}
-
-/**
- * Resolves once `pid` holds a file open in `dir` (its temp) with `bytes` in it: all of
- * the input so far has been read and written, and the CLI is waiting for more.
- */
-async function untilWritten(pid: number, dir: string, bytes: number): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      // not started yet
-    }
-    for (const fd of fds) {
-      try {
-        const link = `/proc/${pid}/fd/${fd}`;
-        if (readlinkSync(link).startsWith(dir + '/') && statSync(link).size >= bytes) return;
-      } catch {
-        // closed meanwhile
-      }
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`process ${pid} never wrote ${bytes} bytes to a temp in ${dir}`);
 }
 
 describe('atomicwriter write: input the library refuses is a failure (exit 1), not usage (2)', () => {
@@ -97,14 +72,12 @@ describe('atomicwriter write: an interrupt that comes with the end of stdin', ()
   it('SIGINT then end of stdin, 12 times: exit 130 and the old file every time', async () => {
     const outcomes: string[] = [];
     for (let trial = 0; trial < 12; trial++) {
-      const dir = scratch();
-      const file = join(dir, 'f');
-      writeFileSync(file, 'old');
+      const { dir, file } = scratchFile('f', 'old');
       const child = spawn(process.execPath, [BIN, 'write', file], { stdio: ['pipe', 'ignore', 'pipe'] });
       child.stdin.on('error', () => {});
       const done = collect(child);
       child.stdin.write(Buffer.alloc(1 << 20));
-      await untilWritten(child.pid!, dir, 1 << 20);
+      await untilWriting(child.pid!, dir, 1 << 20, 3000);
       child.stdin.end();
       child.kill('SIGINT');
       const r = await done;

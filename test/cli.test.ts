@@ -2,12 +2,12 @@
 // command and every failure: interrupts publish nothing, a lock timeout exits 75,
 // verify's exit codes, conversions read back by independent readers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { aw, dotEntries, entries, hasCommand, repoRoot, scratch } from './helpers.js';
+import { aw, dotEntries, entries, hasCommand, repoRoot, scratch, scratchFile, untilWriting } from './helpers.js';
 
 const BIN = join(repoRoot, 'bin', 'atomicwriter.js');
 
@@ -44,37 +44,6 @@ function finished(child: ChildProcess): Promise<CliResult> {
       resolve({ status, signal, stdout, stderr });
     });
   });
-}
-
-/**
- * Resolves once `pid` holds a file open in `dir` (its temp, named or O_TMPFILE) with at
- * least `bytes` in it: the write is under way, and has taken in that much.
- */
-async function untilWriting(pid: number, dir: string, bytes = 0): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      // not started yet
-    }
-    for (const fd of fds) {
-      let target = '';
-      try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      if (!target.startsWith(dir + '/') || target.endsWith('/stdin')) continue;
-      try {
-        if (statSync(`/proc/${pid}/fd/${fd}`).size >= bytes) return;
-      } catch {
-        // closed meanwhile
-      }
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`process ${pid} never opened a temp in ${dir}`);
 }
 
 /** A process in process group `pgid` running `node <script>` (found in /proc, no pgrep needed). */
@@ -128,9 +97,7 @@ describe('atomicwriter --help / --version / usage', () => {
 
 describe('atomicwriter write', () => {
   it('publishes stdin byte for byte, replacing the old file, with no temp left and nothing on stderr', async () => {
-    const dir = scratch();
-    const file = join(dir, 'out.bin');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('out.bin', 'old');
     const payload = Buffer.alloc(3 << 20);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) & 0xff;
     const r = await cli(['write', file], payload);
@@ -190,9 +157,7 @@ describe('atomicwriter write', () => {
   });
 
   it('a malformed ndjson line fails with its line number: exit 1, old file intact, no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'out.ndjson');
-    writeFileSync(file, 'old\n');
+    const { dir, file } = scratchFile('out.ndjson', 'old\n');
     const r = await cli(['write', file, '--from', 'ndjson'], '{"a":1}\n{"a":\n');
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('line 2');
@@ -223,9 +188,7 @@ describe('atomicwriter write', () => {
   });
 
   it('--size catches a truncated input: fewer bytes than announced publishes nothing', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('f', 'old');
     const r = await cli(['write', file, '--size', '100'], Buffer.alloc(60, 'n'));
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('ESIZE');
@@ -240,9 +203,7 @@ describe('atomicwriter write', () => {
     ['SIGTERM', 143],
     ['SIGHUP', 129],
   ] as const)('%s mid-write publishes nothing: old file intact, no temp, exit %i', async (signal, code) => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old content');
+    const { dir, file } = scratchFile('f', 'old content');
     const child = start(['write', file]);
     const done = finished(child);
     child.stdin!.write(Buffer.alloc(2 << 20, 'n')); // 2 MiB in, the rest never comes
@@ -256,9 +217,7 @@ describe('atomicwriter write', () => {
   });
 
   it('Ctrl-C in a shell pipeline (SIGINT to the whole process group) publishes nothing', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('f', 'old');
     const script = `(head -c 3000000 /dev/zero; sleep 30) | "${process.execPath}" "${BIN}" write "${file}"`;
     const sh = spawn('sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const done = finished(sh);
@@ -281,9 +240,7 @@ describe('atomicwriter write', () => {
 
   it('with a named temp (tmpfs-less systems, or an abort after stdin ended) SIGINT leaves no dot file either', async () => {
     // --marker goes through write(): the same staged temp, retired on abort.
-    const dir = scratch();
-    const file = join(dir, 'g');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('g', 'old');
     const child = start(['write', file, '--marker']);
     const done = finished(child);
     child.stdin!.write('partial');

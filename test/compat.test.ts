@@ -5,7 +5,7 @@ import { chmodSync, chownSync, lstatSync, readFileSync, readlinkSync, statSync, 
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, isRoot, lastJson, runNode, scratch } from './helpers.js';
+import { aw, entries, isRoot, lastJson, runNode, scratch, scratchFile } from './helpers.js';
 
 const rootOnly = isRoot ? it : it.skip;
 if (!isRoot) console.warn('compat: chown tests skipped: they need root to give files to uid 42');
@@ -120,9 +120,7 @@ describe('mode and owner', () => {
   });
 
   it('keeps the existing mode on overwrite, unless told otherwise', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { file } = scratchFile('f', 'old');
     chmodSync(file, 0o741);
     await aw(file, 'new');
     expect(statSync(file).mode).toBe(0o100741);
@@ -144,9 +142,7 @@ describe('mode and owner', () => {
   });
 
   rootOnly('keeps the existing mode and owner together on overwrite (async and sync)', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { file } = scratchFile('f', 'old');
     chmodSync(file, 0o741);
     chownSync(file, 42, 43);
     await aw(file, 'new');
@@ -225,9 +221,7 @@ describe('callback and promise', () => {
 
 describe('tmpfileCreated', () => {
   it('is called with a temp that exists then, beside the target, private (0600)', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('f', 'old');
     const seen: { path: string; isFile: boolean; mode: number; target: string }[] = [];
     const look = (tmp: string) => {
       const st = lstatSync(tmp);
@@ -250,9 +244,7 @@ describe('tmpfileCreated', () => {
   });
 
   it('is awaited: the write publishes only after an async callback settles', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { file } = scratchFile('f', 'old');
     const events: string[] = [];
     await aw(file, 'new', {
       tmpfileCreated: async () => {
@@ -266,9 +258,7 @@ describe('tmpfileCreated', () => {
   });
 
   it('a throw in it fails the write, keeps the old file and removes the temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('f', 'old');
     const temps: string[] = [];
     const boom = new Error('boom');
     await expect(

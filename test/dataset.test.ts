@@ -218,6 +218,22 @@ describe('writeDataset', () => {
   });
 });
 
+describe('part names shaped like temps', () => {
+  // The shape is the core's (temp_name.rs, asked through the binding): sweep would remove
+  // such a part as an orphan, so a stage refuses the name, at any depth.
+  it.each(['.part.aw0123456789abcdef.tmp', 'year=2024/.p.awffffffffffffffff.tmp', '..aw0000000000000000.tmp'])('refuses %s', async (name) => {
+    const dir = join(scratch(), 'ds');
+    await expect(aw.writeDataset(dir, async (s) => s.write(name, 'x'))).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_INVALID_PART_NAME', message: expect.stringContaining('reserved') });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it.each(['.part.aw0123456789abcdeg.tmp', '.part.aw0123456789abcdef.tmp.csv', 'part.aw0123456789abcdef.tmp', '.part.aw0123456789abcde.tmp'])('accepts the near miss %s', async (name) => {
+    const dir = join(scratch(), 'ds');
+    await aw.writeDataset(dir, async (s) => s.write(name, 'x'));
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('x');
+  });
+});
+
 describe('verify and isComplete', () => {
   async function dataset(): Promise<string> {
     const ds = join(scratch(), 'ds');

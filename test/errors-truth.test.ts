@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aw, fixture, hasCommand, isRoot, lastJson, run, scratch } from './helpers.js';
+import { aw, fixture, hasCommand, isRoot, lastJson, run, scratch, scratchFile } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -96,9 +96,7 @@ describe('hints depend on the operation', () => {
   });
 
   it('EEXIST mentions `exclusive: true` only when the write was exclusive', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { file } = scratchFile('f', 'old');
     await expect(aw.writeFile(file, 'x', { exclusive: true })).rejects.toMatchObject({ code: 'EEXIST', message: expect.stringMatching(/`exclusive: true` does not replace/) });
     expect(readFileSync(file, 'utf8')).toBe('old');
   });

@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, scratch } from './helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
 
 interface Expected {
   code: string;
@@ -44,9 +44,7 @@ describe.each(modes)('%s', (_mode, write) => {
     for (const named of [false, true]) {
       const temp = named ? 'named temp' : 'default temp';
       it(`${temp}: EEXIST on an existing file, old content untouched, no temp`, async () => {
-        const dir = scratch();
-        const file = join(dir, 'f');
-        writeFileSync(file, 'old');
+        const { dir, file } = scratchFile('f', 'old');
         const options = { exclusive: true, ...(named ? { tmpfileCreated: () => {} } : {}) };
         const err = await failure(() => write(file, 'new', options));
         expectNodeError(err, { code: 'EEXIST', errno: -17, syscall: ['rename', 'link'], path: file });

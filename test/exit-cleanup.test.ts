@@ -36,19 +36,14 @@ const writer = fixture('exit-temps.mjs');
 const bare = ['-e', "console.log('ready'); setInterval(() => {}, 1000)"];
 
 describe('named temps are removed when the process ends', () => {
-  it('process.exit(3): exit code 3, no temp left', async () => {
+  it.each([
+    { what: 'process.exit(3)', how: 'exit', status: 3 },
+    { what: 'an event loop that empties with writes stuck', how: 'natural', status: 0 },
+  ])('$what: exit code $status, no temp left', async ({ how, status }) => {
     const dir = scratch();
-    const ended = await runUntilReady([writer, dir, 'exit']);
+    const ended = await runUntilReady([writer, dir, how]);
     expect(ended.stdout).toContain('ready 50');
-    expect(ended.status).toBe(3);
-    expect(dotEntries(dir)).toEqual([]);
-  });
-
-  it('an event loop that empties with writes stuck: exit code 0, no temp left', async () => {
-    const dir = scratch();
-    const ended = await runUntilReady([writer, dir, 'natural']);
-    expect(ended.stdout).toContain('ready 50');
-    expect(ended.status).toBe(0);
+    expect(ended.status).toBe(status);
     expect(dotEntries(dir)).toEqual([]);
   });
 

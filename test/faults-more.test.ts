@@ -4,11 +4,11 @@
 // a disk quota (EDQUOT, btrfs qgroups) and running out of file descriptors (EMFILE)
 // under `ulimit -n`. Each failure keeps
 // the old file, leaves no temp, and is a Node-style error with the right code.
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aw, entries, hasCommand, isRoot, lastJson, repoRoot, run, scratch } from './helpers.js';
+import { aw, entries, hasCommand, isRoot, lastJson, repoRoot, run, scratch, tmpfsForSuite } from './helpers.js';
 
 type Writer = (path: string, data: string) => Promise<unknown>;
 
@@ -49,22 +49,12 @@ if (!isRoot) console.warn('EROFS tests skipped: mounting a tmpfs needs root');
 
 describe.skipIf(!isRoot)('EROFS on a tmpfs remounted read-only (needs root)', () => {
   let mnt = '';
-
-  beforeAll(async () => {
-    mnt = mkdtempSync(join(tmpdir(), 'aw-erofs-'));
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
-    if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr}`);
+  tmpfsForSuite('aw-erofs-', '4m', async (mounted) => {
+    mnt = mounted;
     writeFileSync(join(mnt, 'f'), 'old content');
     mkdirSync(join(mnt, 'sub'));
     const ro = await run('mount', ['-o', 'remount,ro', mnt]);
     if (ro.status !== 0) throw new Error(`remount failed: ${ro.stderr}`);
-  });
-
-  afterAll(async () => {
-    if (!mnt) return;
-    const unmounted = await run('umount', [mnt]);
-    if (unmounted.status !== 0) throw new Error(`umount failed: ${unmounted.stderr}`);
-    rmdirSync(mnt);
   });
 
   it.each(writers)('%s: replacing a file fails with EROFS, old content intact, no temp', async (_name, writer) => {

@@ -1,11 +1,10 @@
 // Real faults, really triggered: a file size limit (EFBIG), a full filesystem (ENOSPC)
 // and a directory the writer may not write (EACCES). Each must fail with the right
 // code and leave the old file intact and no temp behind.
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OTHER_UID, asOtherUser, aw, canActAsOtherUser, entries, fixture, hasCommand, isRoot, lastJson, repoRoot, run, scratch } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { asOtherUser, aw, canActAsOtherUser, entries, fixture, hasCommand, isRoot, lastJson, OTHER_UID, repoRoot, run, scratch, scratchFile, tmpfsForSuite } from './helpers.js';
 
 interface Outcome {
   ok: boolean;
@@ -61,9 +60,7 @@ describe('EFBIG under ulimit -f', () => {
   });
 
   it('control: write-file-atomic.sync reports success and publishes a truncated file there', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { file } = scratchFile('f', 'old');
     const outcome = await writeInChild(limited, { path: file, size: 1 << 20, sync: true, impl: 'write-file-atomic' });
     expect(outcome.ok).toBe(true);
     expect(readFileSync(file).length).toBe(64 * 1024);
@@ -74,19 +71,8 @@ if (!isRoot) console.warn('ENOSPC and EACCES tests skipped: mounting a tmpfs and
 
 describe.skipIf(!isRoot)('ENOSPC on a 1 MiB tmpfs (needs root to mount)', () => {
   let mnt = '';
-
-  beforeAll(async () => {
-    // Not a scratch() dir: those are removed after every test, this one lives for all.
-    mnt = mkdtempSync(join(tmpdir(), 'aw-enospc-'));
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-    if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr}`);
-  });
-
-  afterAll(async () => {
-    if (!mnt) return;
-    const unmounted = await run('umount', [mnt]);
-    if (unmounted.status !== 0) throw new Error(`umount failed: ${unmounted.stderr}`);
-    rmdirSync(mnt);
+  tmpfsForSuite('aw-enospc-', '1m', (mounted) => {
+    mnt = mounted;
   });
 
   const freeBlocks = () => statfsSync(mnt).bfree;

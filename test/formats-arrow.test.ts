@@ -1,12 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   Bool, Float64, Int32, Int64, RecordBatch, Table, TimestampMillisecond, Utf8,
   makeVector, tableFromIPC, vectorFromArray, RecordBatchReader,
 } from 'apache-arrow';
-import { aw, entries, scratch } from './helpers.js';
-import { PY_ROWS, hasPython, nasty, python } from './formats-helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
+import { PY_ROWS, hasPython, nasty, python, numberedColumns } from './formats-helpers.js';
 
 function sampleTable(n = nasty.length): Table {
   const strings = Array.from({ length: n }, (_, i) => (i % 4 === 3 ? null : nasty[i % nasty.length]));
@@ -93,12 +93,7 @@ describe('arrow (IPC file) and arrows (IPC stream)', () => {
   it('1,000,000 rows of (int32, float64, utf8)', async () => {
     const dir = scratch();
     const n = 1_000_000;
-    const cols = { i: new Int32Array(n), f: new Float64Array(n), s: new Array<string>(n) };
-    for (let k = 0; k < n; k++) {
-      cols.i[k] = k;
-      cols.f[k] = k / 3;
-      cols.s[k] = `s${k}`;
-    }
+    const cols = numberedColumns(n, (k) => k / 3, (k) => `s${k}`);
     await aw.write(cols, join(dir, 'm.arrow'));
     const back = tableFromIPC(readFileSync(join(dir, 'm.arrow')));
     expect(back.numRows).toBe(n);
@@ -115,9 +110,7 @@ describe('arrow (IPC file) and arrows (IPC stream)', () => {
   });
 
   it('a row of the wrong type halfway fails the write: old file kept, no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'x.arrow');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('x.arrow', 'old');
     function* rows() {
       for (let i = 0; i < 100_000; i++) yield { a: i };
       yield { a: 'not a number' };

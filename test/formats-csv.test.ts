@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { tableFromArrays, vectorFromArray, Table, Int64, Utf8, makeVector } from 'apache-arrow';
-import { aw, entries, scratch } from './helpers.js';
-import { trickyRecords } from './formats-helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
+import { writeTrickyRecords } from './formats-helpers.js';
 
 // csv-stringify with the casts our writer documents (ISO dates, exact BigInts, true/false).
 const cast = {
@@ -17,11 +17,7 @@ const cast = {
 
 describe('csv / tsv', () => {
   it('writes what csv-stringify writes, and csv-parse reads it back', async () => {
-    const dir = scratch();
-    const rows = trickyRecords();
-    const file = join(dir, 'out.csv');
-    const result = await aw.write(rows, file);
-    expect(result).toMatchObject({ format: 'csv', rows: rows.length });
+    const { rows, file } = await writeTrickyRecords('out.csv', 'csv');
     const text = readFileSync(file, 'utf8');
     expect(text).toBe(stringify(rows, { header: true, cast }));
 
@@ -99,9 +95,7 @@ describe('csv / tsv', () => {
   });
 
   it('a bad row halfway fails the write: old file kept, no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'keep.csv');
-    writeFileSync(file, 'old\n');
+    const { dir, file } = scratchFile('keep.csv', 'old\n');
     function* rows() {
       for (let i = 0; i < 300_000; i++) yield { i };
       yield 42; // not a record

@@ -2,6 +2,9 @@
 // and a way to read a whole file as an ArrayBuffer for the JS readers.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { aw, scratch } from './helpers.js';
 
 /** CI points AW_PYTHON at a venv with pyarrow and numpy (.ci/run); else the system python3. */
 const PYTHON = process.env.AW_PYTHON ?? 'python3';
@@ -77,3 +80,23 @@ def safe(v):
 def dump(table):
     print(json.dumps({"schema": [f"{f.name}:{f.type}" for f in table.schema], "rows": [safe(r) for r in table.to_pylist()]}))
 `;
+
+/** `n` rows as columns: an int32 `i` = k, a float64 `f` = f(k), a utf8 `s` = s(k). */
+export function numberedColumns(n: number, f: (k: number) => number, s: (k: number) => string): { i: Int32Array; f: Float64Array; s: string[] } {
+  const cols = { i: new Int32Array(n), f: new Float64Array(n), s: new Array<string>(n) };
+  for (let k = 0; k < n; k++) {
+    cols.i[k] = k;
+    cols.f[k] = f(k);
+    cols.s[k] = s(k);
+  }
+  return cols;
+}
+
+/** Writes `trickyRecords()` to `name` in a scratch directory; write() must report `format` and every row. */
+export async function writeTrickyRecords(name: string, format: string): Promise<{ rows: Record<string, unknown>[]; file: string }> {
+  const rows = trickyRecords();
+  const file = join(scratch(), name);
+  const result = await aw.write(rows, file);
+  expect(result).toMatchObject({ format, rows: rows.length });
+  return { rows, file };
+}

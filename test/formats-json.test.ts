@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, scratch } from './helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
 import { nasty, trickyRecords } from './formats-helpers.js';
 
 describe('json', () => {
@@ -56,9 +56,7 @@ describe('json', () => {
   });
 
   it('an element that fails halfway through a streamed array keeps the old file', async () => {
-    const dir = scratch();
-    const file = join(dir, 'a.json');
-    writeFileSync(file, '"old"\n');
+    const { dir, file } = scratchFile('a.json', '"old"\n');
     const rows: unknown[] = Array.from({ length: 100_000 }, (_, i) => ({ i }));
     const bad: Record<string, unknown> = {};
     bad.self = bad;
@@ -104,9 +102,7 @@ describe('ndjson / jsonl', () => {
   });
 
   it('a value that cannot be a line fails the write; old file kept, no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'x.ndjson');
-    writeFileSync(file, 'old\n');
+    const { dir, file } = scratchFile('x.ndjson', 'old\n');
     await expect(aw.write([{ a: 1 }, undefined], file)).rejects.toThrow(TypeError);
     expect(readFileSync(file, 'utf8')).toBe('old\n');
     expect(entries(dir)).toEqual(['x.ndjson']);

@@ -25,7 +25,7 @@ const expected = {
   list: [[1], [['x', [['deep']]]]],
   typed: [7, 8],
   gen: [1, 2],
-  big: 12345678901234567890,
+  big: Number(12345678901234567890n), // written exact, read back by JSON.parse as a double
   when: new Date(0).toISOString(),
   buf: { type: 'Buffer', data: [104, 105] },
 };

@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import npyjs from 'npyjs';
-import { aw, entries, scratch } from './helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
 import { arrayBufferOf, hasPython, python } from './formats-helpers.js';
 
 const arrays: [string, NodeJS.TypedArray, string][] = [
@@ -81,9 +81,7 @@ print(json.dumps(res))`,
   });
 
   it('wrong input throws before the disk is touched; the old file stays', () => {
-    const dir = scratch();
-    const file = join(dir, 'x.npy');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('x.npy', 'old');
     expect(() => aw.write({ data: new Float64Array(6), shape: [4, 2] }, file)).toThrow(/product/);
     expect(() => aw.write(new DataView(new ArrayBuffer(8)), file)).toThrow(TypeError);
     expect(() => aw.write([1, 2, 3], file)).toThrow(TypeError);

@@ -1,14 +1,13 @@
 // The core's Parquet encoder, column kind by column kind, nulls everywhere, read back by
 // independent readers (hyparquet; pyarrow where present), plus its failure paths.
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { Binary, Bool, DateDay, Float32, Float64, Int32, Int64, Int8, Table, TimestampMillisecond, Uint32, Utf8, vectorFromArray } from 'apache-arrow';
-import { aw, entries, isRoot, run, scratch } from './helpers.js';
+import { aw, entries, isRoot, scratch, scratchFile, tmpfsForSuite } from './helpers.js';
 import { PY_ROWS, arrayBufferOf, hasPython, python } from './formats-helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -135,9 +134,7 @@ describe('parquet: every column kind, with nulls', () => {
   });
 
   it('bad values are refused before the file is replaced', async () => {
-    const dir = scratch();
-    const file = join(dir, 'x.parquet');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('x.parquet', 'old');
     await expect(aw.write([{ a: 1n }, { a: 2n ** 64n }], file)).rejects.toThrow(RangeError);
     await expect(aw.write([{ a: 1n }, { a: 1.5 }], file)).rejects.toThrow(/integer/);
     await expect(aw.write([{ a: new Uint8Array(1) }, { a: 'text' }], file)).rejects.toThrow(TypeError);
@@ -181,15 +178,8 @@ describe('parquet: every column kind, with nulls', () => {
 
 describe.skipIf(!isRoot)('parquet on a full filesystem (needs root to mount a tmpfs)', () => {
   let mnt = '';
-  beforeAll(async () => {
-    mnt = mkdtempSync(join(tmpdir(), 'aw-pq-enospc-'));
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-    if (mounted.status !== 0) throw new Error(`mount failed: ${mounted.stderr}`);
-  });
-  afterAll(async () => {
-    if (!mnt) return;
-    await run('umount', [mnt]);
-    rmdirSync(mnt);
+  tmpfsForSuite('aw-pq-enospc-', '1m', (mounted) => {
+    mnt = mounted;
   });
 
   it('ENOSPC from the encoder\'s writes: Node-style error, old file intact, no temp', async () => {

@@ -1,12 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { Float64, Int64, Table, Utf8, makeVector, vectorFromArray } from 'apache-arrow';
-import { aw, entries, scratch } from './helpers.js';
-import { PY_ROWS, arrayBufferOf, hasPython, nasty, python, trickyRecords } from './formats-helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
+import { PY_ROWS, arrayBufferOf, hasPython, nasty, python, trickyRecords, numberedColumns, writeTrickyRecords } from './formats-helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,11 +21,7 @@ function codecs(path: string): string[] {
 
 describe('parquet', () => {
   it('records with every hard case read back by hyparquet', async () => {
-    const dir = scratch();
-    const rows = trickyRecords();
-    const file = join(dir, 'r.parquet');
-    const result = await aw.write(rows, file);
-    expect(result).toMatchObject({ format: 'parquet', rows: rows.length });
+    const { rows, file } = await writeTrickyRecords('r.parquet', 'parquet');
     const back = await readRows(file);
     expect(back).toHaveLength(rows.length);
     back.forEach((row, i) => {
@@ -117,12 +113,7 @@ describe('parquet', () => {
   it('1,000,000 rows x (int32, float64, utf8)', async () => {
     const dir = scratch();
     const n = 1_000_000;
-    const cols = { i: new Int32Array(n), f: new Float64Array(n), s: new Array<string>(n) };
-    for (let k = 0; k < n; k++) {
-      cols.i[k] = k;
-      cols.f[k] = k * 0.5;
-      cols.s[k] = `name-${k}`;
-    }
+    const cols = numberedColumns(n, (k) => k * 0.5, (k) => `name-${k}`);
     const file = join(dir, 'm.parquet');
     await aw.write(cols, file);
     const meta = parquetMetadata(arrayBufferOf(file));
@@ -160,9 +151,7 @@ describe('parquet', () => {
   });
 
   it('a bad row halfway fails the write: old file kept, no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'x.parquet');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('x.parquet', 'old');
     async function* rows() {
       for (let i = 0; i < 250_000; i++) yield { a: i, s: 'ok' };
       yield { a: 'oops', s: 'bad' };

@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { aw, entries, runNode, lastJson, scratch } from './helpers.js';
+import { aw, entries, lastJson, runNode, scratch, scratchFile } from './helpers.js';
 
 // Plugins live in one registry per process; names here are unique to this file.
 let registered = false;
@@ -100,9 +100,7 @@ describe('registerFormat', () => {
         throw new Error('path plugin failed');
       },
     });
-    const dir = scratch();
-    const file = join(dir, 'keep.half');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('keep.half', 'old');
     await expect(aw.write(1, file)).rejects.toThrow('plugin failed');
     await expect(aw.write(1, file, { format: 'halfpath' })).rejects.toThrow('path plugin failed');
     expect(readFileSync(file, 'utf8')).toBe('old');
@@ -134,9 +132,7 @@ describe('write()', () => {
   });
 
   it('an abort signal during a long serialization publishes nothing', async () => {
-    const dir = scratch();
-    const file = join(dir, 'a.csv');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('a.csv', 'old');
     const controller = new AbortController();
     async function* rows() {
       for (let i = 0; i < 1_000_000; i++) {

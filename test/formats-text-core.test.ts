@@ -20,7 +20,7 @@ const { csv, tsv } = require('../dist/formats/csv.js');
 const { ndjson } = require('../dist/formats/ndjson.js');
 
 // Counts the parts the core encodes (the binding's own function, called through).
-const binding = require('../dist/native.js').native() as { encodeText: (...args: unknown[]) => Promise<Buffer> };
+const binding = require('../dist/binding/native.js').native() as { encodeText: (...args: unknown[]) => Promise<Buffer> };
 const encodeText = binding.encodeText;
 let coreParts = 0;
 binding.encodeText = (...args: unknown[]) => {

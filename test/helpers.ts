@@ -1,8 +1,8 @@
-import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
-import { afterAll, afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 const require = createRequire(import.meta.url);
 
@@ -16,6 +16,14 @@ export function scratch(prefix = 'aw-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(dir);
   return dir;
+}
+
+/** A fresh scratch directory holding `name` with `content`: the old file a test replaces. */
+export function scratchFile(name: string, content: string | Buffer): { dir: string; file: string } {
+  const dir = scratch();
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  return { dir, file };
 }
 
 afterEach(() => {
@@ -244,4 +252,58 @@ export async function* patternedChunks(size: number, hash: { update(chunk: Buffe
     hash.update(chunk);
     yield chunk;
   }
+}
+
+/**
+ * A tmpfs of `size` (`'1m'`) mounted on a fresh directory for the whole describe block
+ * it is called in (needs root), unmounted and removed after it. `mounted` gets the mount
+ * point once it is mounted (a test file keeps it in a variable). Not a scratch() dir:
+ * those are removed after every test.
+ */
+export function tmpfsForSuite(prefix: string, size: string, mounted: (mnt: string) => void | Promise<void>): void {
+  let mnt = '';
+  beforeAll(async () => {
+    mnt = mkdtempSync(join(tmpdir(), prefix));
+    const result = await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
+    if (result.status !== 0) throw new Error(`mount failed: ${result.stderr}`);
+    await mounted(mnt);
+  });
+  afterAll(async () => {
+    if (!mnt) return;
+    const result = await run('umount', [mnt]);
+    if (result.status !== 0) throw new Error(`umount failed: ${result.stderr}`);
+    rmdirSync(mnt);
+  });
+}
+
+/**
+ * Resolves once `pid` holds a file open in `dir` (its temp, named or O_TMPFILE) with at
+ * least `bytes` in it: the write is under way, and has taken in that much (polled every
+ * 10 ms, `attempts` times).
+ */
+export async function untilWriting(pid: number, dir: string, bytes = 0, attempts = 2000): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      // not started yet
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (!target.startsWith(dir + '/') || target.endsWith('/stdin')) continue;
+      try {
+        if (statSync(`/proc/${pid}/fd/${fd}`).size >= bytes) return;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} never had a temp in ${dir} with ${bytes} bytes`);
 }

@@ -135,6 +135,7 @@ describe('buffers of 2 GiB and more', () => {
       check(2);
       expect(entries(dir)).toEqual(['big']);
     } finally {
+      // eslint-disable-next-line no-useless-assignment -- drops the 2 GiB buffer before the next test
       big = null;
       rmSync(file, { force: true });
     }

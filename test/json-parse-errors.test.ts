@@ -6,7 +6,7 @@
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aw, scratch } from './helpers.js';
+import { aw, scratch, scratchFile } from './helpers.js';
 import { haveMoto } from './s3-server.js';
 import { useMotoBucket } from './s3-bucket.js';
 
@@ -91,9 +91,7 @@ describe('readJson / updateJson parse errors quote nothing of the file', () => {
   });
 
   it('a reviver that throws is not a parse error: its own error comes through', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f.json');
-    writeFileSync(file, '{"a": 1}');
+    const { file } = scratchFile('f.json', '{"a": 1}');
     const mine = new RangeError('reviver says no');
     await expect(
       aw.readJson(file, {

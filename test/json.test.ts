@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type atomicwriter from '../index.js';
-import { aw, entries, fixture, lastJson, runNode, scratch } from './helpers.js';
+import { aw, entries, fixture, lastJson, runNode, scratch, scratchFile } from './helpers.js';
 
 describe('writeJson', () => {
   it('writes JSON.stringify output and a newline, creating parent directories', async () => {
@@ -36,9 +36,7 @@ describe('writeJson', () => {
 
 describe('readJson', () => {
   it('reads, and gives the default for a missing file only when one is given', async () => {
-    const dir = scratch();
-    const file = join(dir, 'a.json');
-    writeFileSync(file, '\ufeff{"a": 1}');
+    const { dir, file } = scratchFile('a.json', '\ufeff{"a": 1}');
     expect(await aw.readJson(file)).toEqual({ a: 1 });
     expect(await aw.readJson(join(dir, 'missing.json'), { default: null })).toBeNull();
     expect(await aw.readJson(join(dir, 'missing.json'), { default: { d: 1 } })).toEqual({ d: 1 });
@@ -46,9 +44,7 @@ describe('readJson', () => {
   });
 
   it('invalid JSON names the path, line, column and position', async () => {
-    const dir = scratch();
-    const file = join(dir, 'bad.json');
-    writeFileSync(file, '{\n  "a": 1,\n  "b": }\n');
+    const { file } = scratchFile('bad.json', '{\n  "a": 1,\n  "b": }\n');
     const err = (await aw.readJson(file).catch((e: unknown) => e)) as atomicwriter.JsonParseError;
     expect(err).toBeInstanceOf(SyntaxError);
     expect(err).toMatchObject({ code: 'EJSONPARSE', path: file, line: 3, column: 8, position: 19 });
@@ -91,9 +87,7 @@ describe('updateJson', () => {
   });
 
   it('undefined leaves the file unchanged; a throw writes nothing and releases the lock', async () => {
-    const dir = scratch();
-    const file = join(dir, 'u.json');
-    writeFileSync(file, '{"v": 1}\n');
+    const { dir, file } = scratchFile('u.json', '{"v": 1}\n');
     const before = statSync(file);
     expect(await aw.updateJson(file, () => undefined)).toEqual({ v: 1 });
     const after = statSync(file);
@@ -113,9 +107,7 @@ describe('updateJson', () => {
   });
 
   it('unreadable JSON is an error, never silently replaced by the default', async () => {
-    const dir = scratch();
-    const file = join(dir, 'broken.json');
-    writeFileSync(file, '{"half": ');
+    const { file } = scratchFile('broken.json', '{"half": ');
     await expect(aw.updateJson(file, () => ({ replaced: true }), { defaultData: { replaced: false } })).rejects.toMatchObject({ code: 'EJSONPARSE', path: file });
     expect(readFileSync(file, 'utf8')).toBe('{"half": ');
     const free = await aw.tryLock(`${file}.lock`);

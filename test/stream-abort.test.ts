@@ -3,10 +3,10 @@
 // process by its peak RSS), an abort mid-stream still publishes nothing, and
 // createWriteStream with a signal that is already aborted (or aborts mid-stream)
 // rejects `committed` with the library's AbortError and destroys the stream with it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, lastJson, repoRoot, run, runNode, scratch } from './helpers.js';
+import { aw, entries, lastJson, repoRoot, run, runNode, scratch, scratchFile } from './helpers.js';
 
 const GIB = 1 << 30;
 const MAX_RSS = 128 << 20;
@@ -89,9 +89,7 @@ describe('a streamed write with a signal keeps memory flat', () => {
   }, 120_000);
 
   it('an abort half way through still stops the write: AbortError, old file intact, no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'big.bin');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('big.bin', 'old');
     const r = lastJson<ChildReport>(await runNode(['--expose-gc', '-e', CHILD, repoRoot, 'writeFile', file, String(GIB), String(GIB / 2)]));
     expect(r).toMatchObject({ ok: false, name: 'AbortError', code: 'ABORT_ERR', cause: 'enough' });
     expect(readFileSync(file, 'utf8')).toBe('old');
@@ -109,9 +107,7 @@ describe('a streamed write with a signal keeps memory flat', () => {
 
 describe('createWriteStream with a signal', () => {
   it('an already aborted signal: committed rejects with AbortError (reason as cause), the stream is destroyed with it, nothing is published', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('f', 'old');
     const reason = new Error('changed my mind');
     const stream = aw.createWriteStream(file, { signal: AbortSignal.abort(reason) });
     const emitted = new Promise<Error>((resolve) => stream.once('error', resolve));
@@ -125,9 +121,7 @@ describe('createWriteStream with a signal', () => {
   });
 
   it('a signal aborted mid-stream: the same AbortError, the temp removed, the old file intact', async () => {
-    const dir = scratch();
-    const file = join(dir, 'f');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('f', 'old');
     const controller = new AbortController();
     const stream = aw.createWriteStream(file, { signal: controller.signal });
     const emitted = new Promise<Error>((resolve) => stream.once('error', resolve));

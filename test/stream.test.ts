@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, fixture, scratch } from './helpers.js';
+import { aw, entries, fixture, scratch, scratchFile } from './helpers.js';
 import { killAfter, reportedMs } from './kill.js';
 // @ts-expect-error plain ESM fixture without types
 import { streamVersion } from './fixtures/dataset-content.mjs';
@@ -126,9 +126,7 @@ describe('writeFile with stream sources', () => {
   });
 
   it('fails on a bad chunk or a failing source and leaves the old file and no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'keep.txt');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('keep.txt', 'old');
     await expect(aw.writeFile(file, (function* () { yield 'a'; yield 42 as unknown as string; })())).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     const failing = async function* () {
       yield Buffer.alloc(3 * MIB);
@@ -140,9 +138,7 @@ describe('writeFile with stream sources', () => {
   });
 
   it('aborts a write that waits on a stalled source when the signal fires', async () => {
-    const dir = scratch();
-    const file = join(dir, 'stall.txt');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('stall.txt', 'old');
     const controller = new AbortController();
     const stalled = new Readable({ read() {} });
     stalled.push('some bytes');
@@ -166,9 +162,7 @@ describe('writeFile with stream sources', () => {
 
 describe('createWriteStream', () => {
   it('publishes on end: the file is in place at finish, then close, then committed', async () => {
-    const dir = scratch();
-    const file = join(dir, 's.txt');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('s.txt', 'old');
     chmodSync(file, 0o640);
     const stream = aw.createWriteStream(file);
     const events: string[] = [];
@@ -201,9 +195,7 @@ describe('createWriteStream', () => {
   });
 
   it('destroy(err) removes the temp and keeps the old file', async () => {
-    const dir = scratch();
-    const file = join(dir, 'd.txt');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('d.txt', 'old');
     const stream = aw.createWriteStream(file, { tmpfileCreated: () => {} });
     stream.write(Buffer.alloc(2 * MIB, 1));
     await new Promise((resolve) => stream.once('ready', resolve));
@@ -217,9 +209,7 @@ describe('createWriteStream', () => {
   });
 
   it('pipeline with a failing source leaves the old file and no temp', async () => {
-    const dir = scratch();
-    const file = join(dir, 'pipe.txt');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('pipe.txt', 'old');
     const source = Readable.from(
       (async function* () {
         yield Buffer.alloc(3 * MIB, 2);
@@ -244,9 +234,7 @@ describe('createWriteStream', () => {
   });
 
   it('an aborted signal destroys the stream and publishes nothing', async () => {
-    const dir = scratch();
-    const file = join(dir, 'sig.txt');
-    writeFileSync(file, 'old');
+    const { dir, file } = scratchFile('sig.txt', 'old');
     const controller = new AbortController();
     const stream = aw.createWriteStream(file, { signal: controller.signal, tmpfileCreated: () => {} });
     stream.on('error', () => {});

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync as fsWriteFileSync, symlinkSync } from 'nod
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { aw, entries, scratch } from './helpers.js';
+import { aw, entries, scratch, scratchFile } from './helpers.js';
 
 const big = (fill: string) => Buffer.alloc(4 << 20, fill);
 
@@ -41,9 +41,7 @@ describe('writeFileSync after pending async writes', () => {
   });
 
   it('the default export too, and through a symlink (one queue per real file)', async () => {
-    const dir = scratch();
-    const file = join(dir, 'real');
-    fsWriteFileSync(file, 'old');
+    const { dir, file } = scratchFile('real', 'old');
     symlinkSync('real', join(dir, 'link'));
     const pending = [aw(file, big('x')), aw(join(dir, 'link'), big('y'))];
     aw.sync(join(dir, 'link'), 'sync');
@@ -104,9 +102,7 @@ describe('every async entry point, before either sync publish', () => {
   for (const [asyncName, asyncWrite] of Object.entries(asyncWrites)) {
     for (const [syncName, syncWrite] of Object.entries(syncWrites)) {
       it(`${asyncName} called before ${syncName}: the sync content stays`, async () => {
-        const dir = scratch();
-        const file = join(dir, 'f.json');
-        fsWriteFileSync(file, '"old"');
+        const { dir, file } = scratchFile('f.json', '"old"');
         const pending = asyncWrite(file);
         syncWrite(file);
         expect(readFileSync(file, 'utf8')).toBe('"sync"');

@@ -12,11 +12,11 @@ import { closeSync, fstatSync } from 'node:fs';
 import { constants } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { INPUT_FORMATS, readInput, type ByteSource, type InputFormat } from './input';
-import { formatBytes, progressBar } from './progress';
+import { progressBar } from './progress';
 import '../formats/builtins'; // the built-in formats, which pickFormat checks arguments against
 import { pickFormat } from '../formats/registry';
 import { FileLockError, inheritableFd, lock } from '../lock';
-import type { VerifyResult } from '../manifest';
+import { packageVersion, type VerifyResult } from '../manifest';
 import { isRemoteUrl, probeConditionalWrites, sweep, verify, write, writeFile } from '../route';
 import { checkPath } from '../args/target';
 import { throwIfAborted } from '../binding/errors';
@@ -68,9 +68,6 @@ Options: -h, --help   this text;   -v, --version   the version.
 A SIGINT, SIGTERM or SIGHUP before the write is published publishes nothing.
 `;
 
-function version(): string {
-  return (require('../../package.json') as { version: string }).version;
-}
 
 function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
@@ -375,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') return help();
   if (command === '-v' || command === '--version') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const run = COMMANDS[command];

@@ -7,7 +7,7 @@
 // directory is removed, or found later by `sweep(parent)`.
 
 import { join } from 'node:path';
-import { AtomicFile } from '../file/atomic-file';
+import { AtomicFile, withStagedFile } from '../file/atomic-file';
 import { abortError, invalidArgType, type NodeStyleError } from '../binding/errors';
 import { retryOnFdExhaustion } from '../binding/fd-wait';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from '../manifest';
@@ -17,6 +17,7 @@ import { isStreamSource, progressOptions, writeSource, type ProgressOptions } fr
 import { AtomicWriteStream, parseHighWaterMark } from '../file/stream';
 import { checkPath, withTarget, type PathLike } from '../args/target';
 import type * as Binding from '../../native/binding';
+import { isRawContent, prepareFormat } from '../formats/dispatch';
 
 export interface DatasetOptions {
   /** Write the `_SUCCESS` manifest last (default `true`). */
@@ -69,24 +70,22 @@ export interface PreparedPart {
 }
 
 /**
- * How parts are dispatched: installed by the formats glue (dataset/formats.ts, the
- * dispatch `write()` uses) so datasets get every format, plugins included, without
- * this module depending on them. `options` are the part's options (format options
- * included); `name`'s extension picks the format when `options.format` is absent;
- * `callNames` are the option names the stage reads itself (any other name must be the
- * format's). Returns `undefined` for content written as it is (bytes, byte streams);
- * throws (a TypeError) for data or options the format refuses.
+ * How a part is dispatched: through the same format preparation as `write()`
+ * (formats/dispatch.ts), so parts get every format, plugins included. `options` are the
+ * part's options (format options included); `name`'s extension picks the format when
+ * `options.format` is absent; `callNames` are the option names the stage reads itself
+ * (any other name must be the format's). Returns `undefined` for content written as it
+ * is (bytes, byte streams); throws (a TypeError) for data or options the format refuses.
  */
-export type FormatWriter = (data: unknown, name: string, options: PartOptions & { signal?: AbortSignal }, callNames: readonly string[]) => PreparedPart | undefined;
-
-let formatWriter: FormatWriter | undefined;
-
-/** @internal Called by the formats module when it loads. */
-export function setFormatWriter(writer: FormatWriter | undefined): void {
-  formatWriter = writer;
+function prepareFormatPart(data: unknown, name: string, options: PartOptions & { signal?: AbortSignal }, callNames: readonly string[]): PreparedPart | undefined {
+  if (options.format === undefined && isRawContent(data, name)) return undefined;
+  const job = prepareFormat(data, options, name, callNames);
+  return {
+    format: job.format.name,
+    byPath: job.byPath,
+    write: async (file) => (await job.run(file)).rows,
+  };
 }
-
-const TEMP_NAME = /^\..*\.aw[0-9a-f]{16}\.tmp$/;
 
 function noop(): void {}
 
@@ -108,7 +107,8 @@ export function checkPartName(name: unknown, marker: boolean): string {
   for (const segment of name.split('/')) {
     if (segment === '..') throw badName(name, '".." would leave the dataset');
     if (segment === '' || segment === '.') throw badName(name, 'empty and "." segments are not allowed');
-    if (TEMP_NAME.test(segment)) throw badName(name, 'names shaped like atomicwriter temps are reserved');
+    // The core's rule (temp_name.rs), asked rather than copied: sweep removes exactly these.
+    if (native().isTempName(segment)) throw badName(name, 'names shaped like atomicwriter temps are reserved');
   }
   if (marker && name === MARKER) throw badName(name, `${MARKER} is written by writeDataset itself (pass marker: false to write your own)`);
   return name;
@@ -173,37 +173,32 @@ export class Stage {
     const resolved = this.#partOptions(options);
     // The formats glue decides, as write() does, what is serialized and what is raw.
     // The dataset's signal stops a formatted part's source too (formats/dispatch.ts).
-    const prepared = formatWriter?.(data, name, { ...options, signal: this.#signal }, [...PART_WRITE_OPTION_NAMES, 'signal']);
+    const prepared = prepareFormatPart(data, name, { ...options, signal: this.#signal }, [...PART_WRITE_OPTION_NAMES, 'signal']);
     // Content written as it is: no format reads options, only the stage.
     if (!prepared) checkOptionNames(options, PART_WRITE_OPTION_NAMES, []);
     if (!prepared && !(isBytes(data) || isStreamSource(data))) {
       throw invalidArgType('data', 'a string, Buffer, TypedArray, ArrayBuffer, Readable, ReadableStream or (async) iterable of chunks; other values need a format, which the formats module provides', data);
     }
-    const run = (async () => {
-      const file = await this.#open(name, resolved);
-      try {
-        let rowsWritten: number | undefined | void = rows;
-        if (prepared) {
-          rowsWritten = (await prepared.write(file)) ?? rows;
-        } else {
-          const source = isBytes(data) ? [data] : data;
-          await writeSource(file, source as Iterable<unknown>, { ...progress, signal: this.#signal, encoding: resolved.encoding });
-        }
-        const record: PartRecord = { bytes: 0, crc32c: null, rows: rowsWritten ?? undefined, format: prepared?.format ?? format };
-        if (prepared?.byPath) {
-          // Written by a library through the temp's path: read back when sealed.
-          await file.commit(true);
-          this.#parts.set(name, record);
-          this.#external.add(name);
-          return;
-        }
-        Object.assign(record, await file.digest());
-        await file.commit();
-        this.#record(name, record);
-      } finally {
-        file.abort();
+    const run = withStagedFile(this.#open(name, resolved), async (file) => {
+      let rowsWritten: number | undefined | void = rows;
+      if (prepared) {
+        rowsWritten = (await prepared.write(file)) ?? rows;
+      } else {
+        const source = isBytes(data) ? [data] : data;
+        await writeSource(file, source as Iterable<unknown>, { ...progress, signal: this.#signal, encoding: resolved.encoding });
       }
-    })();
+      const record: PartRecord = { bytes: 0, crc32c: null, rows: rowsWritten ?? undefined, format: prepared?.format ?? format };
+      if (prepared?.byPath) {
+        // Written by a library through the temp's path: read back when sealed.
+        await file.commit(true);
+        this.#parts.set(name, record);
+        this.#external.add(name);
+        return;
+      }
+      Object.assign(record, await file.digest());
+      await file.commit();
+      this.#record(name, record);
+    });
     return this.#track(run);
   }
 

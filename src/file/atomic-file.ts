@@ -218,6 +218,20 @@ export async function openStaged(target: string | Buffer, resolved: ResolvedOpti
   return file;
 }
 
+/**
+ * The one shape of every write the library stages itself (writeFile, streamed sources,
+ * write(), dataset parts): open the staged file, run `body`, which commits it; whatever
+ * happens, the temp is removed afterwards (`abort()` after a commit does nothing).
+ */
+export async function withStagedFile<T>(open: Promise<AtomicFile>, body: (file: AtomicFile) => Promise<T>): Promise<T> {
+  const file = await open;
+  try {
+    return await body(file);
+  } finally {
+    file.abort();
+  }
+}
+
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
   const { checked, resolved } = prepare(path, options, false);
   // The caller holds the file open as long as it likes: no long wait for descriptors.

@@ -6,7 +6,7 @@
 // until there is room: back-pressure comes from awaiting the native writes.
 
 import { abortError, invalidArgType, outOfRange } from '../binding/errors';
-import { openStaged, type AtomicFile } from './atomic-file';
+import { openStaged, withStagedFile, type AtomicFile } from './atomic-file';
 import type { ResolvedOptions } from './options';
 
 export type Chunk = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
@@ -222,12 +222,9 @@ export function* slices(bytes: Buffer): Generator<Buffer> {
  */
 export async function writeStreamed(target: string | Buffer, source: StreamSource, resolved: ResolvedOptions, progress: ProgressOptions = {}): Promise<void> {
   if (resolved.signal?.aborted) throw abortError(resolved.signal);
-  const file = await openStaged(target, resolved);
-  try {
+  await withStagedFile(openStaged(target, resolved), async (file) => {
     await writeSource(file, source, { ...progress, signal: resolved.signal, encoding: resolved.encoding });
     if (resolved.signal?.aborted) throw abortError(resolved.signal);
     await file.commit();
-  } finally {
-    file.abort();
-  }
+  });
 }

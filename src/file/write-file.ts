@@ -3,7 +3,7 @@
 
 import { throwIfAborted } from '../binding/errors';
 import { isBinary, toBuffer, toBufferLoose } from '../args/bytes';
-import { openStaged } from './atomic-file';
+import { openStaged, withStagedFile } from './atomic-file';
 import { native } from '../binding/native';
 import { fdReleased, isFdExhausted, retryOnFdExhaustion } from '../binding/fd-wait';
 import { inFileOrder, superseded, supersedePending, ticket } from './queue';
@@ -16,13 +16,10 @@ export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedAr
 
 async function writeStaged(target: string | Buffer, bytes: Buffer, resolved: ResolvedOptions): Promise<void> {
   throwIfAborted(resolved.signal);
-  const file = await openStaged(target, resolved);
-  try {
+  await withStagedFile(openStaged(target, resolved), async (file) => {
     await file.write(bytes);
     await file.commit();
-  } finally {
-    file.abort();
-  }
+  });
 }
 
 // What writeFile reads besides the common write options.
@@ -118,7 +115,7 @@ export function writeFileAtomicSync(path: PathLike, data: WriteData, options?: W
   writeFileSyncWith(path, data, options, true);
 }
 
-type Callback = (err?: Error | null) => void;
+type Callback = (err?: Error) => void;
 
 /**
  * write-file-atomic's signature: `(filename, data, [options|encoding], [callback])`.

@@ -3,7 +3,7 @@
 // that can be checked (path, options, format, input shape) is checked before the disk
 // is touched; a serializer that throws halfway leaves the old file and no temp.
 
-import { openAtomicFrom } from '../file/atomic-file';
+import { openStaged, withStagedFile } from '../file/atomic-file';
 import { invalidArgType, throwIfAborted } from '../binding/errors';
 import { checkNotMarker, makeWayForMarker, writeFileMarker } from '../manifest';
 import { prepareFormat, type FormatJob } from './dispatch';
@@ -39,9 +39,7 @@ interface Written {
 
 async function serializeInto(target: string | Buffer, job: FormatJob, resolved: ResolvedOptions, marker: boolean): Promise<Written> {
   throwIfAborted(resolved.signal);
-  const file = await openAtomicFrom(target, resolved);
-  try {
-    if (resolved.tmpfileCreated) await resolved.tmpfileCreated(file.tempPath as string);
+  return withStagedFile(openStaged(target, resolved), async (file) => {
     // The marker's checksum is computed as the bytes go by, not by reading the file back
     // (an encoder that writes to the path is read back by writeFileMarker).
     if (marker && !job.byPath) file.trackChecksum();
@@ -52,9 +50,7 @@ async function serializeInto(target: string | Buffer, job: FormatJob, resolved: 
     if (marker) await makeWayForMarker(target, { fsync: resolved.native.fsync, exclusive: resolved.native.exclusive });
     await file.commit(job.byPath);
     return { bytes: job.byPath ? undefined : bytes, rows, crc32c };
-  } finally {
-    file.abort();
-  }
+  });
 }
 
 /**

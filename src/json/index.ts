@@ -27,7 +27,7 @@ export interface ReadJsonOptions {
   reviver?: (this: unknown, key: string, value: unknown) => unknown;
 }
 
-export interface UpdateJsonOptions<T = unknown> extends WriteJsonOptions {
+export interface UpdateJsonOptions<T = unknown> extends Omit<WriteJsonOptions, 'tmpfileCreated'> {
   /** The value `fn` gets when the file does not exist (default `undefined`). */
   defaultData?: T;
   /** Milliseconds to wait for the lock (default 30,000; `Infinity` waits forever). */

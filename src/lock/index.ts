@@ -56,6 +56,7 @@ export class FileLockError extends Error {
 
 /** The wait for a lock reached its `timeout` (`ETIMEDOUT`). */
 export class FileLockTimeoutError extends FileLockError {
+  declare code: 'ETIMEDOUT';
   /** The timeout that elapsed, in ms. */
   timeout: number;
 

@@ -62,7 +62,8 @@ export interface PartInfo {
 }
 
 let writerVersion: string | undefined;
-function version(): string {
+/** This package's version (the manifest's writer, the CLI's --version). */
+export function packageVersion(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   writerVersion ??= (require('../../package.json') as { version: string }).version;
   return writerVersion;
@@ -78,7 +79,7 @@ export function buildManifest(files: ManifestFile[], now = new Date()): Manifest
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
     writer: 'atomicwriter',
-    writerVersion: version(),
+    writerVersion: packageVersion(),
     created: now.toISOString(),
     hostname: hostname(),
     files: sorted,

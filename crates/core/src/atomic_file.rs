@@ -275,7 +275,7 @@ impl AtomicFile {
     fn sync_and_publish(&mut self, file: File, published: impl FnOnce()) -> Result<()> {
         let target_path = self.target.path();
         self.apply_owner_and_mode(&file)?;
-        if self.sync_dir && !self.sync_after_link && durability::one_flush(&file) {
+        if self.sync_dir && durability::one_flush(&file) {
             // The directory fsync after the rename flushes the data with the journal
             // commit that makes the name durable (see crate::durability).
             durability::write_and_wait(&file).map_err(|e| Error::from_io(e, "sync_file_range", &target_path))?;

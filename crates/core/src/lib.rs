@@ -6,20 +6,20 @@
 //! links / `renameat2(RENAME_NOREPLACE)` for create-only), then syncs the directory,
 //! one sync shared by concurrent commits. See [`AtomicFile`].
 
-pub mod atomic_file;
+pub(crate) mod atomic_file;
 pub mod checksum;
 pub mod dataset;
-pub mod dir_sync;
+pub(crate) mod dir_sync;
 pub mod durability;
-pub mod error;
+pub(crate) mod error;
 pub mod lock;
 pub mod pool;
 pub mod publish_wait;
 pub mod reader;
 pub mod regular;
-pub mod shared_file;
+pub(crate) mod shared_file;
 pub mod sweep;
-pub mod sys;
+pub(crate) mod sys;
 pub mod target;
 pub mod temp_name;
 pub mod temp_registry;
@@ -31,4 +31,5 @@ pub use atomic_file::{check_regular, remove_durable, write_file, AtomicFile, Opt
 pub use durability::Durability;
 pub use error::{Error, Result};
 pub use shared_file::SharedFile;
+pub use sys::FileKind;
 pub use target::{resolve, Target};

@@ -2,8 +2,7 @@
 
 use crate::write::{AtomicHandle, WriteOptions};
 use crate::{from_path, run_async, to_path, OrThrow, PathArg};
-use atomicwriter_core::sys::FileKind;
-use atomicwriter_core::{self as core, checksum, dataset, reader, Target};
+use atomicwriter_core::{self as core, checksum, dataset, reader, FileKind, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
@@ -223,4 +222,11 @@ impl DatasetReader {
 pub fn open_dataset_reader(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
     let path = to_path(&path);
     run_async(env, move || reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) }))
+}
+
+/// Whether `name` has the shape of this library's temps (core `temp_name.rs`): a part
+/// of that name would be removed by `sweep`, so part names of that shape are refused.
+#[napi]
+pub fn is_temp_name(name: String) -> bool {
+    core::temp_name::is_temp_name(std::ffi::OsStr::new(&name))
 }

@@ -110,8 +110,6 @@ impl LockHandle {
         }
     }
 
-    /// Releases the lock and closes the file (idempotent). A write still running
-    /// through `write_and_release` keeps its own reference until it ends.
     /// A new descriptor sharing the held lock, for a child process to inherit; -1 where
     /// the OS lock is not tied to the open file description. The caller closes it.
     #[napi(catch_unwind)]
@@ -128,6 +126,8 @@ impl LockHandle {
         }
     }
 
+    /// Releases the lock and closes the file (idempotent). A write still running
+    /// through `write_and_release` keeps its own reference until it ends.
     #[napi(catch_unwind)]
     pub fn release(&self, env: &Env) -> Result<()> {
         match self.lock.lock().unwrap().take() {

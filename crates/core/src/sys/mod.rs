@@ -18,6 +18,33 @@ pub use portable::*;
 
 #[cfg(not(unix))]
 mod by_path;
+#[cfg(not(unix))]
+mod no_posix;
+#[cfg(not(unix))]
+pub use no_posix::*;
+
+/// Identity of a directory for group commit (see `dir_sync`): (device, inode) on Unix,
+/// a hash of the path where the OS gives no identity through std.
+pub type DirKey = (u64, u64);
+
+/// A key from the path alone, where the OS gives no file identity through std.
+pub fn path_key(path: &std::path::Path) -> DirKey {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut h);
+    (0, h.finish())
+}
+
+/// What a write needs to know of the file it replaces (`Dir::stat_entry`).
+#[derive(Debug, Clone, Copy)]
+pub struct EntryStat {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub is_dir: bool,
+    pub is_file: bool,
+    pub size: u64,
+}
 
 /// What a directory entry is, seen without following a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

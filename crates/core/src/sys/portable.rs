@@ -2,6 +2,7 @@
 //! resolved through the directory's path, a named temp is created with `create_new`,
 //! and the rename is `std::fs::rename`. Directory sync is best effort.
 
+use super::{path_key, DirKey, EntryStat};
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -11,29 +12,14 @@ use std::time::Duration;
 /// No OS here is known to fail a rename because a reader holds the target open.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
-/// Identity of a directory for group commit (see `dir_sync`): the path here.
-pub type DirKey = (u64, u64);
-
 pub struct Dir {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct EntryStat {
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub is_dir: bool,
-    pub is_file: bool,
-    pub size: u64,
-}
-
 impl Dir {
+    /// The path's key: no identity through std here.
     pub fn key(&self) -> DirKey {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.path.hash(&mut h);
-        (0, h.finish())
+        path_key(&self.path)
     }
 
     pub fn open(path: &Path) -> io::Result<Dir> {
@@ -120,23 +106,6 @@ pub fn mark_in_use(_file: &File) -> io::Result<()> {
 
 pub fn is_in_use(_file: &File) -> bool {
     false
-}
-
-pub fn is_btrfs(_dir: &Dir) -> bool {
-    false
-}
-
-pub fn effective_ids() -> (u32, u32) {
-    (0, 0)
-}
-
-/// No set-ID bits here: nothing to drop.
-pub fn may_keep_setid() -> bool {
-    true
-}
-
-pub fn in_group(_gid: u32) -> bool {
-    true
 }
 
 pub fn umask() -> u32 {

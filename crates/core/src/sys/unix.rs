@@ -11,36 +11,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{EntryInfo, FileKind};
+use super::{path_key, DirKey, EntryInfo, EntryStat, FileKind};
 
 /// A POSIX rename never fails because a reader holds the target open (that is a
 /// Windows failure): there is nothing to retry.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
-/// Identity of a directory for group commit (see `dir_sync`).
-pub type DirKey = (u64, u64);
-
-/// A key from the path alone, where the OS gives no file identity through std.
-pub fn path_key(path: &Path) -> DirKey {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    path.hash(&mut h);
-    (0, h.finish())
-}
-
 pub struct Dir {
     fd: OwnedFd,
     pub path: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct EntryStat {
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub is_dir: bool,
-    pub is_file: bool,
-    pub size: u64,
 }
 
 // mode_t and the stat fields differ in width between Unixes: the casts are needed elsewhere.

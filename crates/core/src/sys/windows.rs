@@ -30,6 +30,7 @@
 //! turns them into the errno values Node reports (see [`errno_from_os`]), following
 //! libuv's table.
 
+use super::{path_key, DirKey, EntryStat};
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -50,21 +51,8 @@ const SHARE_ALL: u32 = fs::FILE_SHARE_READ | fs::FILE_SHARE_WRITE | fs::FILE_SHA
 /// The byte the in-use mark locks: past any real file (NTFS caps files below 2^63).
 const IN_USE_OFFSET: u64 = u64::MAX - 1;
 
-/// Identity of a directory for group commit (see `dir_sync`): the path here.
-pub type DirKey = (u64, u64);
-
 pub struct Dir {
     pub path: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct EntryStat {
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub is_dir: bool,
-    pub is_file: bool,
-    pub size: u64,
 }
 
 /// A NUL-terminated path for Win32, in the `\\?\` form when it is too long for the
@@ -100,11 +88,9 @@ fn os_error(code: u32) -> io::Error {
 }
 
 impl Dir {
+    /// The path's key: no identity through std here.
     pub fn key(&self) -> DirKey {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.path.hash(&mut h);
-        (0, h.finish())
+        path_key(&self.path)
     }
 
     pub fn open(path: &Path) -> io::Result<Dir> {
@@ -300,23 +286,6 @@ pub fn is_in_use(file: &File) -> bool {
     }
 }
 
-pub fn is_btrfs(_dir: &Dir) -> bool {
-    false
-}
-
-pub fn effective_ids() -> (u32, u32) {
-    (0, 0)
-}
-
-/// No set-ID bits here: nothing to drop.
-pub fn may_keep_setid() -> bool {
-    true
-}
-
-pub fn in_group(_gid: u32) -> bool {
-    true
-}
-
 /// Windows has no umask; Node creates files `0o666` there.
 pub fn umask() -> u32 {
     0
@@ -341,6 +310,7 @@ pub fn fill_random(buf: &mut [u8]) {
 
 /// Whether we run under Wine (its ntdll exports `wine_get_version`). Tests use it to
 /// relax exactly the assertions Wine does not implement faithfully.
+#[cfg(test)]
 pub fn is_wine() -> bool {
     use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
     let ntdll: Vec<u16> = "ntdll.dll".encode_utf16().chain(Some(0)).collect();

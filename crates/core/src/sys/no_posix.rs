@@ -1,0 +1,21 @@
+//! What POSIX has and the other backends (Windows, std alone) do not: owners, set-ID
+//! bits, btrfs. The answers make the callers' checks pass through unchanged.
+
+use super::Dir;
+
+pub fn is_btrfs(_dir: &Dir) -> bool {
+    false
+}
+
+pub fn effective_ids() -> (u32, u32) {
+    (0, 0)
+}
+
+/// No set-ID bits here: nothing to drop.
+pub fn may_keep_setid() -> bool {
+    true
+}
+
+pub fn in_group(_gid: u32) -> bool {
+    true
+}
