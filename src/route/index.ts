@@ -28,10 +28,7 @@ function lazy<M>(load: () => M): () => M {
 }
 /* eslint-disable @typescript-eslint/no-require-imports */
 const stream = lazy(() => require('../file/stream') as typeof Stream);
-const dataset = lazy(() => {
-  require('../dataset/formats'); // connects dataset parts to the format registry
-  return require('../dataset') as typeof Dataset;
-});
+const dataset = lazy(() => require('../dataset') as typeof Dataset);
 const manifest = lazy(() => require('../manifest') as typeof Manifest);
 const formats = lazy(() => require('../formats/write') as typeof Write);
 const store = lazy(() => require('../store/index') as typeof Store);
