@@ -174,7 +174,7 @@ async function storesDemo() {
       const result = await writeFile(url, JSON.stringify({ version: 3 }), { ifNoneMatch: '*' });
       const again = await writeFile(url, 'again', { exclusive: true }).then(() => 'replaced it (WRONG)', (e) => `refused: ${e.code}`);
       const probe = await probeConditionalWrites(`${store.scheme}://atomicwriter-demo`);
-      say(`6. ${store.scheme}:// (${store.name} at ${server.endpoint}): writeFile create-only -> version ${result.version}; again -> ${again}`);
+      say(`6${stores.indexOf(store) === 0 ? 'a' : 'b'}. ${store.scheme}:// (${store.name} at ${server.endpoint}): writeFile create-only -> version ${result.version}; again -> ${again}`);
       say(`   probe: ${probe.safe ? 'conditional writes honoured' : `NOT honoured: ${probe.failed.join('; ')}`} (${probe.checks.raceWinners} of ${probe.checks.racers} racing creators won)`);
     } finally {
       await server.stop();
