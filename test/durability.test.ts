@@ -4,10 +4,11 @@
 // data=ordered and data=writeback, and without a journal) and xfs, where the one-flush
 // commit (crates/core/src/durability.rs) replaces the temp's fdatasync by
 // sync_file_range-and-wait, and only at 'full', only where it is proven.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeFileAtomic, { createWriteStream, openAtomic, updateJson, writeFile, writeFileSync, writeJson } from '../index.mjs';
 import { fixture, hasCommand, isRoot, run, scratch } from './helpers.js';
@@ -154,6 +155,54 @@ describe.skipIf(!haveTools)('what each level syncs, per filesystem (root, strace
       expect(await syncCalls(mounted.get(name)!, 'full', 'async', { ATOMICWRITER_ONE_FLUSH: '0' }), name).toEqual(['fdatasync', 'rename', 'fsync']);
     }
   }, 60_000);
+
+  it('ext4 is asked again at every commit: a remount with nobarrier, or a new mount with data=writeback, under one process', async () => {
+    // One process (and so one cache of what each ext4 mount said) across the changes;
+    // each step writes twice (writeFileSync, writeFile). Also counts the per-write
+    // probing: one fstatfs per write, the ext4 facts read by path once per mount.
+    const image = join(base, 'remount.img');
+    const dir = join(base, 'remount');
+    mkdirSync(dir);
+    sh('truncate', ['-s', '256M', image]);
+    sh('mkfs.ext4', ['-q', '-F', image]);
+    const loop = sh('losetup', ['-f', '--show', image]).trim();
+    mounts.push({ dir, loop });
+    sh('mount', [loop, dir]);
+    const trace = join(scratch('aw-dur-remount-'), 'trace');
+    const child = spawn('strace', ['-f', '-e', 'trace=fdatasync,sync_file_range,fstatfs,openat', '-o', trace, process.execPath, fixture('durability-steps.mjs'), join(dir, 'f.txt'), '5'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const step = async (name: string) => {
+      child.stdin!.write(`${name}\n`);
+      expect((await lines.next()).value).toBe(`ok ${name}`);
+    };
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await step('ordered');
+      sh('mount', ['-o', 'remount,nobarrier', dir]);
+      await step('nobarrier');
+      sh('mount', ['-o', 'remount,barrier', dir]);
+      await step('barrier');
+      sh('umount', [dir]);
+      sh('mount', ['-o', 'data=writeback', loop, dir]);
+      await step('writeback');
+      sh('umount', [dir]);
+      sh('mount', [loop, dir]);
+      await step('ordered-again');
+    } finally {
+      child.stdin!.end();
+      await exited;
+    }
+    const text = readFileSync(trace, 'utf8');
+    const syncs = [...text.matchAll(/^\d+\s+(?:<\.\.\. )?(fdatasync|sync_file_range)[( ].*= 0$/gm)].map((m) => m[1]);
+    const per = (name: string) => Array<string>(10).fill(name);
+    expect(syncs).toEqual([...per(WAITED), ...per('fdatasync'), ...per(WAITED), ...per('fdatasync'), ...per(WAITED)]);
+    // One fstatfs per write, of the directory; the options file opened once per mount
+    // of the device (three mounts), not once per commit.
+    const fstatfs = text.match(/^\d+\s+fstatfs\(/gm) ?? [];
+    expect(fstatfs.length).toBe(50);
+    const optionsOpened = text.match(/openat\([^)]*"\/proc\/fs\/ext4\/[^"]+\/options"[^=]*= \d+/g) ?? [];
+    expect(optionsOpened.length).toBe(3);
+  }, 120_000);
 
   it("this machine's test directory gets the sync its filesystem is known for", async () => {
     const dir = realpathSync(scratch('aw-dur-here-'));

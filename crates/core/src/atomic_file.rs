@@ -9,7 +9,7 @@
 
 use crate::checksum::Crc32c;
 use crate::dir_sync;
-use crate::durability::{self, Durability};
+use crate::durability::{self, Durability, Filesystem};
 use crate::error::{Error, Result};
 use crate::regular;
 use crate::sys::{self, Dir};
@@ -81,6 +81,9 @@ pub struct AtomicFile {
     fsync: bool,
     /// The directory is synced after the rename (`Durability::Full`).
     sync_dir: bool,
+    /// The temp's filesystem, looked at once when it was opened (only for a durable
+    /// write: nothing else depends on it).
+    fs: Filesystem,
     exclusive: bool,
     busy_timeout: std::time::Duration,
     finished: bool,
@@ -139,12 +142,15 @@ impl AtomicFile {
             (stat.uid, stat.gid).ne(&sys::effective_ids()).then_some((stat.uid, stat.gid))
         });
 
+        // One look at the filesystem serves the temp's kind here and the data sync at
+        // commit (durability::Filesystem).
+        let fs = if opts.fsync { Filesystem::of_dir(&dir) } else { Filesystem::Other };
         // btrfs persists an `O_TMPFILE` file's data only once it has a name, so a durable
         // anonymous temp there needs a second sync after the link (syncing only after
         // the rename tore a file to 0 bytes in 1 of 106 OS crashes). A named temp needs
         // one: 1 KiB durable overwrites on a btrfs loop device made 1.3-2x the writes/s
         // with a named temp (bench/notes/perf.md).
-        let named = opts.named_temp || (opts.fsync && sys::is_btrfs(&dir));
+        let named = opts.named_temp || (opts.fsync && fs.wants_named_temp());
         let (file, temp) = create_temp(&dir, &target, named).map_err(open_err)?;
         let atomic = AtomicFile {
             target,
@@ -155,6 +161,7 @@ impl AtomicFile {
             owner,
             fsync: opts.fsync,
             sync_dir: opts.durability() == Durability::Full,
+            fs,
             exclusive: opts.exclusive,
             busy_timeout: opts.busy_timeout.unwrap_or(sys::DEFAULT_BUSY_TIMEOUT),
             finished: false,
@@ -275,7 +282,7 @@ impl AtomicFile {
     fn sync_and_publish(&mut self, file: File, published: impl FnOnce()) -> Result<()> {
         let target_path = self.target.path();
         self.apply_owner_and_mode(&file)?;
-        if self.sync_dir && durability::one_flush(&file) {
+        if self.sync_dir && self.fs.one_flush() {
             // The directory fsync after the rename flushes the data with the journal
             // commit that makes the name durable (see crate::durability).
             durability::write_and_wait(&file).map_err(|e| Error::from_io(e, "sync_file_range", &target_path))?;

@@ -45,13 +45,73 @@ impl Durability {
     }
 }
 
-/// Whether a `Full` commit of `file` may sync its data with `sync_file_range` and
-/// leave the cache flush to the directory fsync that follows the rename (in the same
-/// filesystem: the temp is in the target's directory).
+/// What a durable commit needs to know about the filesystem its temp is on. Learned
+/// once, when the temp is opened (one `fstatfs` of its directory, and an `fstat` on
+/// ext4): it decides both the kind of temp (btrfs takes a named one) and, at commit,
+/// whether the one-flush commit applies. A file never changes filesystem; what can
+/// change while it is open (ext4's mount options, on remount) is read at commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filesystem {
+    Btrfs,
+    Xfs,
+    /// ext4, or ext2/ext3 through the ext4 driver (one magic number), on device `dev`;
+    /// whether it journals, and how, is looked up at commit (see [`Filesystem::one_flush`]).
+    Ext4 {
+        dev: u64,
+    },
+    /// Anything else, or not looked at (a write without a sync needs neither answer).
+    Other,
+}
+
+impl Filesystem {
+    /// The filesystem of the directory `dir` (the temp's: it is made in there).
+    pub(crate) fn of_dir(dir: &crate::sys::Dir) -> Filesystem {
+        #[cfg(target_os = "linux")]
+        {
+            linux::probe(dir.raw())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = dir;
+            Filesystem::Other
+        }
+    }
+
+    /// btrfs persists an `O_TMPFILE` file's data only once it has a name, so a durable
+    /// write there takes a named temp (see `AtomicFile::create_in`).
+    pub fn wants_named_temp(self) -> bool {
+        self == Filesystem::Btrfs
+    }
+
+    /// Whether a `Full` commit of a file on this filesystem may sync its data with
+    /// `sync_file_range` and leave the cache flush to the directory fsync that follows
+    /// the rename (in the same filesystem: the temp is in the target's directory).
+    /// Asked at commit, not at open: ext4's options can change on remount meanwhile.
+    pub fn one_flush(self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            enabled()
+                && match self {
+                    // xfs logs every metadata change (no mode without it, barriers always
+                    // on since Linux 4.19, external logs flush the data device first).
+                    Filesystem::Xfs => true,
+                    Filesystem::Ext4 { dev } => linux::ext4_journaled_ordered(dev),
+                    Filesystem::Btrfs | Filesystem::Other => false,
+                }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            false
+        }
+    }
+}
+
+/// [`Filesystem::one_flush`] for an open file or directory (the addon's `oneFlushAt`).
 pub fn one_flush(file: &File) -> bool {
     #[cfg(target_os = "linux")]
     {
-        enabled() && linux::proven_filesystem(file)
+        use std::os::fd::AsRawFd;
+        linux::probe(file.as_raw_fd()).one_flush()
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -94,50 +154,121 @@ fn enabled() -> bool {
 
 #[cfg(target_os = "linux")]
 mod linux {
+    use super::Filesystem;
     use std::collections::HashMap;
     use std::fs::File;
-    use std::io::Read;
-    use std::os::fd::AsRawFd;
-    use std::sync::{Mutex, OnceLock};
+    use std::os::fd::{AsRawFd, RawFd};
+    use std::sync::{Arc, OnceLock, RwLock};
 
     const EXT4_SUPER_MAGIC: i64 = 0xEF53;
     const XFS_SUPER_MAGIC: i64 = 0x5846_5342;
+    const BTRFS_SUPER_MAGIC: i64 = 0x9123_683E;
 
-    pub fn proven_filesystem(file: &File) -> bool {
+    /// One `fstatfs`, and on ext4 an `fstat` for the device number. A failure is
+    /// `Other`: the full protocol, which needs no answer.
+    pub fn probe(fd: RawFd) -> Filesystem {
         let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } != 0 {
-            return false;
+        if unsafe { libc::fstatfs(fd, &mut fs) } != 0 {
+            return Filesystem::Other;
         }
         match fs.f_type as i64 {
-            // xfs logs every metadata change (no mode without it, barriers always on
-            // since Linux 4.19, external logs flush the data device first).
-            XFS_SUPER_MAGIC => true,
-            EXT4_SUPER_MAGIC => device_name(file).is_some_and(|name| ext4_journaled_ordered(&name)),
-            _ => false,
+            XFS_SUPER_MAGIC => Filesystem::Xfs,
+            BTRFS_SUPER_MAGIC => Filesystem::Btrfs,
+            EXT4_SUPER_MAGIC => {
+                let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                if unsafe { libc::fstat(fd, &mut st) } != 0 {
+                    return Filesystem::Other;
+                }
+                Filesystem::Ext4 { dev: st.st_dev }
+            }
+            _ => Filesystem::Other,
         }
     }
 
-    /// The block device's kernel name (`loop2`, `sda1`, `dm-0`): the name
-    /// /proc/fs/ext4 and /proc/fs/jbd2 use, from /proc/partitions (inside a chroot or
-    /// container /proc is more often there than /sys). Cached per device number.
-    fn device_name(file: &File) -> Option<String> {
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::fstat(file.as_raw_fd(), &mut st) } != 0 {
-            return None;
-        }
-        static NAMES: OnceLock<Mutex<HashMap<u64, String>>> = OnceLock::new();
-        let mut names = NAMES.get_or_init(Default::default).lock().unwrap();
-        let dev = st.st_dev;
-        if let Some(name) = names.get(&dev) {
-            return Some(name.clone());
-        }
-        let partitions = std::fs::read_to_string("/proc/partitions").ok()?;
-        let name = partition_name(&partitions, libc::major(dev), libc::minor(dev))?;
-        names.insert(dev, name.clone());
-        Some(name)
+    /// What one mount of an ext4 device says about itself, kept per device number.
+    ///
+    /// Which facts may be remembered, and which must be read again at every commit:
+    /// - *Whether it journals in inode 8* (`/proc/fs/jbd2/<dev>-8`) is fixed for the
+    ///   life of a mount: the journal is loaded at mount and released at unmount, a
+    ///   remount cannot add or drop it, and `tune2fs` removes a journal only from an
+    ///   unmounted filesystem (one it adds is used from the next mount). Remembered.
+    /// - *The data mode* is fixed per mount too (a remount with another `data=` fails:
+    ///   "Cannot change data mode on remount"), but `barrier`/`nobarrier` can change on
+    ///   remount, and so, in principle, can anything else a remount takes. So the
+    ///   options are read again at every commit — not by path (`statx`, `openat`,
+    ///   `read`, `close`, under a lock, as before), but with one `pread` of the options
+    ///   file this entry keeps open: procfs renders it afresh on each read (a held
+    ///   descriptor sees a remount with `nobarrier` at once).
+    /// - *A new mount of the device* (unmounted, perhaps `tune2fs -O ^has_journal`'d,
+    ///   mounted again with other options, under the same device number) is detected by
+    ///   the same `pread`: unmounting removes /proc/fs/ext4/<dev>, and a descriptor of a
+    ///   removed procfs entry fails every read with EIO from then on. Any failed read
+    ///   drops the entry and the device is looked up afresh. The temp being committed
+    ///   is open on the current mount, which keeps that mount's superblock (and its
+    ///   procfs entries) alive while we look.
+    ///
+    /// test/durability.test.ts remounts with `nobarrier` and mounts again with
+    /// `data=writeback` under one running process and checks each commit's sync.
+    struct Ext4Mount {
+        options: File,
+        journaled: bool,
     }
 
-    /// The name of device `major:minor` in /proc/partitions' "major minor #blocks name" lines.
+    impl Ext4Mount {
+        fn open(dev: u64) -> Option<Ext4Mount> {
+            let partitions = std::fs::read_to_string("/proc/partitions").ok()?;
+            let name = partition_name(&partitions, libc::major(dev), libc::minor(dev))?;
+            // The options first: the journal check below then describes the mount
+            // whose options we hold (the temp's, alive while it is open).
+            let options = File::open(format!("/proc/fs/ext4/{name}/options")).ok()?;
+            // The journal in inode 8 (jbd2 names it `<dev>-8`); an external journal has
+            // another name and is not taken here.
+            let journaled = std::fs::symlink_metadata(format!("/proc/fs/jbd2/{name}-8")).is_ok();
+            Some(Ext4Mount { options, journaled })
+        }
+
+        /// `None` when the mount this entry describes is gone.
+        fn allows_one_flush(&self) -> Option<bool> {
+            let mut buf = [0u8; 4096];
+            let n = loop {
+                let n = unsafe { libc::pread(self.options.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                if n >= 0 {
+                    break n as usize;
+                }
+                if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    return None;
+                }
+            };
+            Some(self.journaled && options_allow(&String::from_utf8_lossy(&buf[..n])))
+        }
+    }
+
+    /// Read-mostly: commits on many threads look their device up at once, and an entry
+    /// is only added (first write to a device, or after it was mounted again).
+    fn mounts() -> &'static RwLock<HashMap<u64, Arc<Ext4Mount>>> {
+        static MOUNTS: OnceLock<RwLock<HashMap<u64, Arc<Ext4Mount>>>> = OnceLock::new();
+        MOUNTS.get_or_init(Default::default)
+    }
+
+    /// Journaled in inode 8, `data=ordered`, barriers, no async commit: see
+    /// [`Ext4Mount`] for what is remembered and what is read at every commit.
+    pub fn ext4_journaled_ordered(dev: u64) -> bool {
+        let known = mounts().read().unwrap().get(&dev).cloned();
+        if let Some(answer) = known.and_then(|mount| mount.allows_one_flush()) {
+            return answer;
+        }
+        let Some(mount) = Ext4Mount::open(dev) else {
+            mounts().write().unwrap().remove(&dev);
+            return false;
+        };
+        let answer = mount.allows_one_flush().unwrap_or(false);
+        mounts().write().unwrap().insert(dev, Arc::new(mount));
+        answer
+    }
+
+    /// The name of device `major:minor` in /proc/partitions' "major minor #blocks name"
+    /// lines: the name /proc/fs/ext4 and /proc/fs/jbd2 use (inside a chroot or
+    /// container /proc is more often there than /sys).
     pub fn partition_name(partitions: &str, major: u32, minor: u32) -> Option<String> {
         partitions.lines().find_map(|line| {
             let mut words = line.split_whitespace();
@@ -145,22 +276,6 @@ mod linux {
             let name = words.nth(1)?;
             (ma == major && mi == minor).then(|| name.to_string())
         })
-    }
-
-    /// Read on every commit, not cached: a device can be unmounted and mounted again
-    /// with other options (or after `tune2fs -O ^has_journal`) under the same number
-    /// while this process runs, and these are four cheap syscalls against a journal
-    /// commit saved.
-    fn ext4_journaled_ordered(name: &str) -> bool {
-        // The journal in inode 8 (jbd2 names it `<dev>-8`); an external journal has
-        // another name and is not taken here.
-        if std::fs::symlink_metadata(format!("/proc/fs/jbd2/{name}-8")).is_err() {
-            return false;
-        }
-        let mut buf = [0u8; 4096];
-        let Ok(mut f) = File::open(format!("/proc/fs/ext4/{name}/options")) else { return false };
-        let Ok(n) = f.read(&mut buf) else { return false };
-        options_allow(&String::from_utf8_lossy(&buf[..n]))
     }
 
     /// ext4's mount options (as /proc/fs/ext4/<dev>/options lists them, every option
@@ -213,7 +328,7 @@ mod tests {
             if meta.is_dir() {
                 let path = std::path::Path::new("/dev/shm").join(format!("aw-one-flush-{}", std::process::id()));
                 let file = File::create(&path).unwrap();
-                let proven = linux::proven_filesystem(&file);
+                let proven = one_flush(&file);
                 std::fs::remove_file(&path).unwrap();
                 assert!(!proven);
             }

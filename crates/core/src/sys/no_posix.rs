@@ -1,11 +1,5 @@
 //! What POSIX has and the other backends (Windows, std alone) do not: owners, set-ID
-//! bits, btrfs. The answers make the callers' checks pass through unchanged.
-
-use super::Dir;
-
-pub fn is_btrfs(_dir: &Dir) -> bool {
-    false
-}
+//! bits. The answers make the callers' checks pass through unchanged.
 
 pub fn effective_ids() -> (u32, u32) {
     (0, 0)

@@ -459,21 +459,6 @@ pub fn is_in_use(file: &File) -> bool {
     }
 }
 
-/// Whether `dir` is on btrfs (one `fstatfs`).
-pub fn is_btrfs(dir: &Dir) -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        const BTRFS_SUPER_MAGIC: i64 = 0x9123_683E;
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        unsafe { libc::fstatfs(dir.raw(), &mut st) == 0 && st.f_type as i64 == BTRFS_SUPER_MAGIC }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        false
-    }
-}
-
 pub fn effective_ids() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
