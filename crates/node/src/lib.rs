@@ -3,6 +3,7 @@
 //! protocol logic here.
 //! One module per concept; this file holds the conversions they share.
 
+mod completions;
 mod dataset;
 mod error;
 mod lock;
@@ -80,17 +81,23 @@ where
     T: ToNapiValue + Send + 'static,
     W: FnOnce() -> core::Result<T> + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<T, Box<dyn FnOnce(Env) -> Result<T> + Send>>()?;
+    // Settled through the environment's shared completion queue: many finished writes,
+    // one wake-up of the JS thread (see completions.rs).
+    let (completions, pending, promise) = completions::promise(env)?;
     // A panic is a bug, but it must reach the caller as an error: unwinding out of the
     // core's thread would leave the promise pending forever (or abort the process).
-    spawn(Box::new(move || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
-        Ok(Ok(value)) => deferred.resolve(Box::new(move |_| Ok(value))),
-        // The error object is made on the JS thread, where the resolver runs.
-        Ok(Err(e)) => deferred.resolve(Box::new(move |env| Err(js_error(&env, &e)))),
-        Err(panic) => {
-            let e = napi::bindgen_prelude::panic_to_error(panic);
-            deferred.reject(Error::new(e.status, format!("atomicwriter internal error (a bug, please report it): {}", e.reason)))
-        }
+    spawn(Box::new(move || {
+        let settle: completions::Settle = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            Ok(Ok(value)) => Box::new(move |env| unsafe { T::to_napi_value(env.raw(), value) }),
+            // The error object is made on the JS thread, where the settling runs.
+            Ok(Err(e)) => Box::new(move |env| Err(js_error(&env, &e))),
+            Err(panic) => {
+                let e = napi::bindgen_prelude::panic_to_error(panic);
+                let error = Error::new(e.status, format!("atomicwriter internal error (a bug, please report it): {}", e.reason));
+                Box::new(move |_| Err(error))
+            }
+        };
+        completions.settle(pending, settle);
     }));
     Ok(promise)
 }

@@ -1,0 +1,203 @@
+//! Settling the promises of async work, in batches: one wake-up of the JS thread
+//! settles every promise whose work finished since the last one.
+//!
+//! napi-rs's `JsDeferred` makes a threadsafe function per promise: created on the JS
+//! thread at dispatch (a `uv_async_t`, an env cleanup hook), called once from the
+//! worker (its own `uv_async_send`), released and closed on the JS thread afterwards.
+//! With 64 writes in flight that is 64 async handles, and the JS thread is woken for
+//! them one after another as they finish. Here each JS thread (each environment) has one
+//! threadsafe function; a finished write is queued, and only the first finish after a
+//! drain calls the threadsafe function, so however many finish meanwhile, one callback
+//! on the JS thread settles them all.
+//!
+//! The threadsafe function keeps the event loop alive only while work is in flight
+//! (counted on the JS thread: ref at 0 -> 1, unref back at 0), as the per-promise ones
+//! did, so a process with no write pending can exit. When the environment is torn down
+//! (a worker thread ends), Node finalizes the threadsafe function; the queue is then
+//! marked closed under its lock, and work finishing later is dropped instead of calling
+//! into a freed function.
+
+use napi::bindgen_prelude::*;
+use napi::{sys, Env};
+use std::cell::RefCell;
+use std::ptr;
+use std::sync::{Arc, Mutex};
+
+/// Builds the settled value (or the error to reject with) on the JS thread.
+pub(crate) type Settle = Box<dyn FnOnce(Env) -> Result<sys::napi_value> + Send>;
+
+struct Done {
+    deferred: Raw<sys::napi_deferred>,
+    settle: Settle,
+}
+
+/// A napi pointer moved between threads. The deferred and the threadsafe function are
+/// only used as napi allows: the deferred settled on the JS thread, the threadsafe
+/// function called from any thread while it is alive (checked under the queue's lock).
+struct Raw<P>(P);
+unsafe impl<P> Send for Raw<P> {}
+
+struct Queue {
+    done: Vec<Done>,
+    /// The threadsafe function was called and its callback has not drained yet.
+    scheduled: bool,
+    /// Finalized by Node (the environment is going away): never call it again.
+    closed: bool,
+    tsfn: Raw<sys::napi_threadsafe_function>,
+}
+
+pub(crate) struct Completions {
+    queue: Mutex<Queue>,
+}
+
+/// What the JS thread keeps about its environment's completions.
+struct Local {
+    env: sys::napi_env,
+    shared: Arc<Completions>,
+    tsfn: sys::napi_threadsafe_function,
+    /// Promises handed out and not yet settled (only the JS thread changes it).
+    in_flight: usize,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+/// Creates a promise whose settlement [`Completions::settle`] will deliver. On the JS
+/// thread; counts the promise as in flight (the event loop stays alive until it settles).
+pub(crate) fn promise(env: &Env) -> Result<(Arc<Completions>, Pending, Object<'_>)> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    check_status!(unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) })?;
+    let shared = LOCAL.with(|local| -> Result<Arc<Completions>> {
+        let mut local = local.borrow_mut();
+        if local.as_ref().is_none_or(|l| l.env != env.raw()) {
+            *local = Some(create(env)?);
+        }
+        let l = local.as_mut().expect("just made");
+        if l.in_flight == 0 {
+            check_status!(unsafe { sys::napi_ref_threadsafe_function(env.raw(), l.tsfn) })?;
+        }
+        l.in_flight += 1;
+        Ok(l.shared.clone())
+    })?;
+    Ok((shared, Pending(Raw(deferred)), Object::from_raw(env.raw(), promise)))
+}
+
+/// The deferred half of a promise from [`promise`], to hand to [`Completions::settle`].
+pub(crate) struct Pending(Raw<sys::napi_deferred>);
+
+impl Completions {
+    /// Queues the settlement of `pending` (from any thread); wakes the JS thread unless
+    /// a wake-up is already on its way.
+    pub(crate) fn settle(&self, pending: Pending, settle: Settle) {
+        let mut queue = self.queue.lock().unwrap();
+        if queue.closed {
+            return; // the environment is gone: there is no promise left to settle
+        }
+        queue.done.push(Done { deferred: pending.0, settle });
+        if !queue.scheduled {
+            let status = unsafe { sys::napi_call_threadsafe_function(queue.tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+            // Anything else is napi_closing: the environment is being torn down.
+            queue.scheduled = status == sys::Status::napi_ok;
+        }
+    }
+}
+
+fn create(env: &Env) -> Result<Local> {
+    let shared = Arc::new(Completions { queue: Mutex::new(Queue { done: Vec::new(), scheduled: false, closed: false, tsfn: Raw(ptr::null_mut()) }) });
+    let name = env.create_string("atomicwriter")?;
+    let context = Arc::into_raw(shared.clone()) as *mut std::ffi::c_void;
+    let mut tsfn = ptr::null_mut();
+    let status = unsafe {
+        sys::napi_create_threadsafe_function(
+            env.raw(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            name.raw(),
+            0,
+            1,
+            context,
+            Some(finalize),
+            context,
+            Some(drain),
+            &mut tsfn,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        drop(unsafe { Arc::from_raw(context as *const Completions) });
+        check_status!(status)?;
+    }
+    shared.queue.lock().unwrap().tsfn = Raw(tsfn);
+    // Idle until a promise is handed out.
+    check_status!(unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) })?;
+    Ok(Local { env: env.raw(), shared, tsfn, in_flight: 0 })
+}
+
+/// The threadsafe function's callback, on the JS thread: settles everything queued.
+unsafe extern "C" fn drain(env: sys::napi_env, _js_callback: sys::napi_value, context: *mut std::ffi::c_void, _data: *mut std::ffi::c_void) {
+    if env.is_null() {
+        return; // teardown empties Node's queue with no environment: nothing to settle
+    }
+    let shared = unsafe { &*(context as *const Completions) };
+    let done = {
+        let mut queue = shared.queue.lock().unwrap();
+        queue.scheduled = false;
+        std::mem::take(&mut queue.done)
+    };
+    let settled = done.len();
+    for Done { deferred, settle } in done {
+        let mut scope = ptr::null_mut();
+        let opened = unsafe { sys::napi_open_handle_scope(env, &mut scope) } == sys::Status::napi_ok;
+        match settle(Env::from_raw(env)) {
+            Ok(value) => unsafe {
+                sys::napi_resolve_deferred(env, deferred.0, value);
+            },
+            Err(error) => reject(env, deferred.0, error),
+        }
+        if opened {
+            unsafe { sys::napi_close_handle_scope(env, scope) };
+        }
+    }
+    let _ = LOCAL.try_with(|local| {
+        if let Some(l) = local.borrow_mut().as_mut().filter(|l| Arc::as_ptr(&l.shared) == context as *const Completions) {
+            l.in_flight -= settled.min(l.in_flight);
+            if l.in_flight == 0 {
+                unsafe { sys::napi_unref_threadsafe_function(env, l.tsfn) };
+            }
+        }
+    });
+}
+
+fn reject(env: sys::napi_env, deferred: sys::napi_deferred, error: Error) {
+    // The error's own JS value when it has one (our Node-style errors), else a new Error.
+    let value = unsafe { ToNapiValue::to_napi_value(env, error) }.or_else(|_| {
+        let mut message = ptr::null_mut();
+        let mut value = ptr::null_mut();
+        unsafe {
+            sys::napi_create_string_utf8(env, c"atomicwriter: the error could not be converted".as_ptr(), -1, &mut message);
+            check_status!(sys::napi_create_error(env, ptr::null_mut(), message, &mut value))?;
+        }
+        Ok::<_, Error>(value)
+    });
+    if let Ok(value) = value {
+        unsafe { sys::napi_reject_deferred(env, deferred, value) };
+    }
+}
+
+/// Node finalizes the threadsafe function at environment teardown: close the queue so
+/// that no worker calls it again, and let go of our reference.
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut std::ffi::c_void, _hint: *mut std::ffi::c_void) {
+    let shared = unsafe { Arc::from_raw(data as *const Completions) };
+    {
+        let mut queue = shared.queue.lock().unwrap();
+        queue.closed = true;
+        queue.done.clear();
+    }
+    let _ = LOCAL.try_with(|local| {
+        let mut local = local.borrow_mut();
+        if local.as_ref().is_some_and(|l| Arc::ptr_eq(&l.shared, &shared)) {
+            *local = None;
+        }
+    });
+}
