@@ -156,6 +156,30 @@ describe.skipIf(!haveTools)('what each level syncs, per filesystem (root, strace
     }
   }, 60_000);
 
+  it('ext4: a directory that journals its files\' data (chattr +j) keeps the fdatasync on a data=ordered mount', async () => {
+    // The inode flag makes those files data=journal whatever the mount says; the
+    // one-flush argument and its power-cut trials cover data=ordered only. chattr +j
+    // needs CAP_SYS_RESOURCE (a container may lack it), so the flag is set offline
+    // with debugfs on an image of its own.
+    const image = join(base, 'journal-data.img');
+    const dir = join(base, 'journal-data');
+    mkdirSync(dir);
+    sh('truncate', ['-s', '256M', image]);
+    sh('mkfs.ext4', ['-q', '-F', image]);
+    sh('debugfs', ['-w', '-R', 'mkdir jd', image]);
+    const flags = /Flags: (0x[0-9a-f]+)/.exec(sh('debugfs', ['-R', 'stat jd', image]))![1]!;
+    sh('debugfs', ['-w', '-R', `set_inode_field jd flags 0x${(Number(flags) | 0x4000).toString(16)}`, image]);
+    const loop = sh('losetup', ['-f', '--show', image]).trim();
+    mounts.push({ dir, loop });
+    sh('mount', ['-o', 'defaults', loop, dir]);
+    expect(sh('lsattr', ['-d', join(dir, 'jd')])).toMatch(/^\S*j\S* /);
+    for (const api of ['async', 'sync', 'compat']) {
+      expect(await syncCalls(join(dir, 'jd'), 'full', api), api).toEqual(['fdatasync', 'rename', 'fsync']);
+    }
+    // And the flag is what decides: the same mount without it waits instead.
+    expect(await syncCalls(dir, 'full', 'async')).toEqual([WAITED, 'rename', 'fsync']);
+  }, 60_000);
+
   it('ext4 is asked again at every commit: a remount with nobarrier, or a new mount with data=writeback, under one process', async () => {
     // One process (and so one cache of what each ext4 mount said) across the changes;
     // each step writes twice (writeFileSync, writeFile). Also counts the per-write

@@ -282,7 +282,7 @@ impl AtomicFile {
     fn sync_and_publish(&mut self, file: File, published: impl FnOnce()) -> Result<()> {
         let target_path = self.target.path();
         self.apply_owner_and_mode(&file)?;
-        if self.sync_dir && self.fs.one_flush() {
+        if self.sync_dir && self.fs.one_flush(&file) {
             // The directory fsync after the rename flushes the data with the journal
             // commit that makes the name durable (see crate::durability).
             durability::write_and_wait(&file).map_err(|e| Error::from_io(e, "sync_file_range", &target_path))?;
