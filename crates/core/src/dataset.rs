@@ -479,8 +479,41 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 /// A part name as a relative path that stays inside the dataset, or `None`.
 fn relative(name: &str) -> Option<&Path> {
     let path = Path::new(name);
-    let inside = !name.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
+    let inside = part_name_problem(name).is_none() && path.components().all(|c| matches!(c, Component::Normal(_)));
     inside.then_some(path)
+}
+
+/// Why `name` cannot name a part of a dataset, or `None` when it can. A part name is
+/// relative and `/`-separated on every OS (a manifest written on one is read on
+/// another), never leaves the dataset, and no segment has a temp's shape (sweep would
+/// remove it). The one statement of the rule: the binding asks it for `stage.write`'s
+/// argument and for the names a manifest lists, and `open_part` holds to it.
+pub fn part_name_problem(name: &str) -> Option<&'static str> {
+    let bytes = name.as_bytes();
+    if name.is_empty() {
+        return Some("it is empty");
+    }
+    if name.contains('\0') {
+        return Some("it contains a null byte");
+    }
+    if name.contains('\\') {
+        return Some("use \"/\" to separate directories");
+    }
+    if name.starts_with('/') || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':') {
+        return Some("absolute paths are not allowed");
+    }
+    for segment in name.split('/') {
+        if segment == ".." {
+            return Some("\"..\" would leave the dataset");
+        }
+        if segment.is_empty() || segment == "." {
+            return Some("empty and \".\" segments are not allowed");
+        }
+        if is_temp_name(OsStr::new(segment)) {
+            return Some("names shaped like atomicwriter temps are reserved");
+        }
+    }
+    None
 }
 
 /// The staging tree: every directory below the root (relative, `/`-separated) and
@@ -561,6 +594,36 @@ fn seal_file(dir: &Dir, file_name: &OsStr, name: &str, checksum: bool, fsync: bo
         sys::fdatasync(&file).map_err(err("fdatasync"))?;
     }
     Ok(Entry { name: name.to_string(), bytes, crc32c })
+}
+
+/// Platform-neutral: run on every OS (the Windows build under Wine in CI).
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn part_names_are_relative_slash_separated_and_never_temps() {
+        for ok in ["part-0.csv", "year=2024/part-0.csv", "a/b/c", "_SUCCESS", ".hidden", "a..b"] {
+            assert_eq!(part_name_problem(ok), None, "{ok}");
+        }
+        let refused = [
+            ("", "it is empty"),
+            ("a\0b", "it contains a null byte"),
+            ("a\\b", "use \"/\" to separate directories"),
+            ("/etc/passwd", "absolute paths are not allowed"),
+            ("C:x", "absolute paths are not allowed"),
+            ("a/../../b", "\"..\" would leave the dataset"),
+            ("..", "\"..\" would leave the dataset"),
+            ("a//b", "empty and \".\" segments are not allowed"),
+            ("a/./b", "empty and \".\" segments are not allowed"),
+            ("a/", "empty and \".\" segments are not allowed"),
+            ("d/.p.aw0123456789abcdef.tmp", "names shaped like atomicwriter temps are reserved"),
+        ];
+        for (name, why) in refused {
+            assert_eq!(part_name_problem(name), Some(why), "{name:?}");
+            assert!(relative(name).is_none(), "{name:?}");
+        }
+    }
 }
 
 #[cfg(all(test, unix))]
