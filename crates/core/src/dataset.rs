@@ -634,11 +634,7 @@ mod tests {
     use crate::test_support::TempDir;
     use std::os::unix::fs::PermissionsExt;
 
-    fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-        v.sort();
-        v
-    }
+    use crate::test_support::entries as names;
 
     thread_local! {
         /// Makes `exchange` take its no-swap path, as on NFS, CIFS or FUSE.

@@ -9,19 +9,13 @@
 use super::*;
 use crate::atomic_file::{write_file, AtomicFile, Options};
 use crate::dataset::{DatasetOptions, Staging};
-use crate::lock::{Interrupt, LockFile, LockOptions, Mechanism, Mode, Range};
+use crate::lock::{LockFile, LockOptions, Mode, Range};
 use crate::target::resolve;
-use crate::test_support::TempDir;
+use crate::test_support::{entries, TempDir};
 use std::collections::HashSet;
 use std::os::windows::fs::OpenOptionsExt;
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
 
 /// Opens `path` the way a scanner or a careless reader does: without delete sharing,
 /// so nobody can rename over it while the handle is open.
@@ -266,37 +260,6 @@ fn lock(path: &Path, mode: Mode, range: Range) -> LockFile {
 }
 
 #[test]
-fn locks_use_lockfileex_and_conflict_between_handles() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("a.lock");
-    let a = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert_eq!(a.mechanism(), Mechanism::LockFileEx);
-    let b = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert!(a.try_lock().unwrap());
-    assert!(!b.try_lock().unwrap(), "the second handle must be refused");
-    a.unlock().unwrap();
-    assert!(b.try_lock().unwrap());
-    drop(b);
-    assert!(a.try_lock().unwrap(), "dropping releases");
-}
-
-#[test]
-fn shared_locks_coexist_and_exclude_writers() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("s.lock");
-    let r1 = lock(&path, Mode::Shared, Range::WHOLE);
-    let r2 = lock(&path, Mode::Shared, Range::WHOLE);
-    let w = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert!(r1.try_lock().unwrap());
-    assert!(r2.try_lock().unwrap());
-    assert!(!w.try_lock().unwrap());
-    drop(r1);
-    drop(r2);
-    assert!(w.try_lock().unwrap());
-    assert!(!lock(&path, Mode::Shared, Range::WHOLE).try_lock().unwrap());
-}
-
-#[test]
 fn byte_ranges_lock_independently() {
     let tmp = TempDir::new();
     let path = tmp.path().join("r.lock");
@@ -311,24 +274,6 @@ fn byte_ranges_lock_independently() {
     assert!(c.try_lock().unwrap());
     let rest = r(100, 0);
     assert!(!rest.try_lock().unwrap(), "length 0 reaches every byte from the offset on");
-}
-
-#[test]
-fn a_contended_wait_times_out_and_is_woken_by_the_release() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("w.lock");
-    let holder = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert!(holder.try_lock().unwrap());
-    let waiter = std::sync::Arc::new(lock(&path, Mode::Exclusive, Range::WHOLE));
-    let err = waiter.lock(&Interrupt::new(Some(Duration::from_millis(100)))).unwrap_err();
-    assert_eq!(err.code(), "ETIMEDOUT");
-    let (tx, rx) = mpsc::channel();
-    let w = waiter.clone();
-    std::thread::spawn(move || tx.send(w.lock(&Interrupt::new(None))).unwrap());
-    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "must wait while held");
-    holder.unlock().unwrap();
-    rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
-    assert!(waiter.is_held());
 }
 
 #[test]
