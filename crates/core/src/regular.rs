@@ -102,13 +102,11 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::test_support::TempDir;
+    use crate::test_support::dir_with_file;
 
     #[test]
     fn reads_regular_files_and_refuses_the_rest_without_blocking() {
-        let tmp = TempDir::new();
-        let file = tmp.path().join("f");
-        std::fs::write(&file, b"{}").unwrap();
+        let (tmp, file) = dir_with_file(b"{}");
         assert_eq!(read_regular(&file).unwrap(), b"{}");
         assert_eq!(read_regular(&tmp.path().join("missing")).unwrap_err().errno, libc::ENOENT);
         assert_eq!(read_regular(tmp.path()).unwrap_err().errno, libc::EISDIR);

@@ -92,20 +92,17 @@ impl SharedFile {
     }
 }
 
-#[cfg(all(test, unix))]
+/// Run on every OS (Windows under Wine in CI).
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::atomic_file::Options;
     use crate::target::resolve;
-    use crate::test_support::TempDir;
+    use crate::test_support::{dir_with_file, named_temp};
 
     #[test]
     fn abort_during_a_write_removes_the_temp_when_the_write_returns() {
-        let tmp = TempDir::new();
-        let path = tmp.path().join("f");
-        std::fs::write(&path, b"old").unwrap();
-        let opts = Options { named_temp: true, ..Options::durable() };
-        let shared = Arc::new(SharedFile::new(AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap()));
+        let (_tmp, path) = dir_with_file(b"old");
+        let shared = Arc::new(SharedFile::new(AtomicFile::create(resolve(&path).unwrap(), &named_temp()).unwrap()));
         let temp = shared.temp_path().unwrap().clone();
         let writer = {
             let shared = shared.clone();

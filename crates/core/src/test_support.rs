@@ -1,5 +1,6 @@
 //! A scratch directory removed on drop (tests only; keeps the crate free of deps).
 
+use crate::atomic_file::Options;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -16,6 +17,20 @@ impl TempDir {
     pub fn path(&self) -> &Path {
         &self.0
     }
+}
+
+/// A scratch directory holding the file `f` with `content`, and that file's path: where
+/// most write tests start.
+pub fn dir_with_file(content: &[u8]) -> (TempDir, PathBuf) {
+    let tmp = TempDir::new();
+    let path = tmp.path().join("f");
+    std::fs::write(&path, content).unwrap();
+    (tmp, path)
+}
+
+/// Durable options with a named temp (one with a path, which tests can look at).
+pub fn named_temp() -> Options {
+    Options { named_temp: true, ..Options::durable() }
 }
 
 /// The names in `dir`, sorted: what a test compares to say nothing else was left there.

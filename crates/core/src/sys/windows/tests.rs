@@ -11,7 +11,7 @@ use crate::atomic_file::{write_file, AtomicFile, Options};
 use crate::dataset::{DatasetOptions, Staging};
 use crate::lock::{LockFile, LockOptions, Mode, Range};
 use crate::target::resolve;
-use crate::test_support::{entries, TempDir};
+use crate::test_support::{dir_with_file, entries, named_temp, TempDir};
 use std::collections::HashSet;
 use std::os::windows::fs::OpenOptionsExt;
 use std::sync::mpsc;
@@ -55,9 +55,7 @@ fn temps_are_created_exclusively() {
 
 #[test]
 fn exclusive_refuses_an_existing_target_and_creates_a_new_one() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"old").unwrap();
+    let (tmp, path) = dir_with_file(b"old");
     let opts = Options { exclusive: true, ..Options::durable() };
     let err = write_file(resolve(&path).unwrap(), b"new", &opts).unwrap_err();
     assert_eq!((err.code(), err.syscall), ("EEXIST", "rename"));
@@ -98,9 +96,7 @@ fn publish_waits_out_a_reader_holding_the_target_open() {
 
 #[test]
 fn busy_timeout_bounds_the_retry() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"old").unwrap();
+    let (tmp, path) = dir_with_file(b"old");
     let _reader = hold_without_delete_sharing(&path);
     let opts = Options { busy_timeout: Some(Duration::from_millis(200)), ..Options::durable() };
     let err = write_file(resolve(&path).unwrap(), b"new", &opts).unwrap_err();
@@ -139,9 +135,7 @@ fn a_real_permission_error_is_not_retried() {
 
 #[test]
 fn a_sharing_violation_is_retried_too() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"x").unwrap();
+    let (_tmp, path) = dir_with_file(b"x");
     let mut calls = 0;
     let result = retry_busy(Duration::from_secs(30), &path, || {
         calls += 1;
@@ -207,10 +201,8 @@ fn directory_sync_and_flush_succeed() {
 
 #[test]
 fn abort_and_drop_remove_the_temp() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"old").unwrap();
-    let opts = Options { named_temp: true, ..Options::durable() };
+    let (tmp, path) = dir_with_file(b"old");
+    let opts = named_temp();
     let mut file = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
     file.write(b"partial").unwrap();
     let temp = file.temp_path().unwrap();
@@ -226,7 +218,7 @@ fn abort_and_drop_remove_the_temp() {
 fn sweep_spares_a_live_temp_and_removes_an_orphan() {
     let tmp = TempDir::new();
     let path = tmp.path().join("f");
-    let opts = Options { named_temp: true, ..Options::durable() };
+    let opts = named_temp();
     let live = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
     let live_temp = live.temp_path().unwrap();
     let orphan = tmp.path().join(crate::temp_name::new_temp_name(OsStr::new("f")));
