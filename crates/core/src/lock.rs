@@ -347,6 +347,24 @@ mod tests {
         }
     }
 
+    /// A scratch directory, the lock file `name` in it, and a handle holding it exclusively.
+    fn held(name: &str, m: Mechanism) -> (TempDir, std::path::PathBuf, LockFile) {
+        let tmp = TempDir::new();
+        let path = tmp.path().join(name);
+        let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
+        assert!(holder.try_lock().unwrap(), "{m:?}");
+        (tmp, path, holder)
+    }
+
+    /// A scratch directory, the lock file `name` in it, and two handles on it (neither holding it).
+    fn two_handles(name: &str, m: Mechanism) -> (TempDir, LockFile, LockFile) {
+        let tmp = TempDir::new();
+        let path = tmp.path().join(name);
+        let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
+        let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+        (tmp, a, b)
+    }
+
     #[test]
     fn the_default_mechanism_is_the_platform_one() {
         let tmp = TempDir::new();
@@ -357,10 +375,7 @@ mod tests {
     #[test]
     fn two_handles_in_one_process_exclude_each_other() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("a.lock");
-            let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let (_tmp, a, b) = two_handles("a.lock", m);
             assert!(a.try_lock().unwrap(), "{m:?}");
             assert!(!b.try_lock().unwrap(), "{m:?}: the second handle must be refused");
             a.unlock().unwrap();
@@ -416,10 +431,7 @@ mod tests {
     #[test]
     fn wait_is_woken_by_the_release() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("w.lock");
-            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            assert!(holder.try_lock().unwrap());
+            let (_tmp, path, holder) = held("w.lock", m);
             let waiter = Arc::new(LockFile::open_with(&path, &exclusive(), m).unwrap());
             let (tx, rx) = mpsc::channel();
             let w = waiter.clone();
@@ -435,10 +447,7 @@ mod tests {
     #[test]
     fn timeout_ends_the_wait_and_leaves_no_lock() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("t.lock");
-            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            assert!(holder.try_lock().unwrap());
+            let (_tmp, path, holder) = held("t.lock", m);
             let waiter = LockFile::open_with(&path, &exclusive(), m).unwrap();
             let start = Instant::now();
             let err = waiter.lock(&Interrupt::new(Some(Duration::from_millis(150)))).unwrap_err();
@@ -455,10 +464,7 @@ mod tests {
     #[test]
     fn cancel_ends_the_wait_from_another_thread() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("c.lock");
-            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            assert!(holder.try_lock().unwrap());
+            let (_tmp, path, holder) = held("c.lock", m);
             let waiters: Vec<_> = (0..8)
                 .map(|_| {
                     let lock = Arc::new(LockFile::open_with(&path, &exclusive(), m).unwrap());
@@ -486,10 +492,7 @@ mod tests {
 
     #[test]
     fn polling_fallback_waits_times_out_and_cancels() {
-        let tmp = TempDir::new();
-        let path = tmp.path().join("p.lock");
-        let holder = LockFile::open(&path, &exclusive()).unwrap();
-        assert!(holder.try_lock().unwrap());
+        let (_tmp, path, holder) = held("p.lock", default_mechanism());
         let waiter = LockFile::open(&path, &exclusive()).unwrap();
         let err = waiter.lock_with(&Interrupt::new(Some(Duration::from_millis(60))), true).unwrap_err();
         assert_eq!(err.errno, libc::ETIMEDOUT);
@@ -511,10 +514,7 @@ mod tests {
 
     #[test]
     fn cancel_before_the_wait_starts_wins() {
-        let tmp = TempDir::new();
-        let path = tmp.path().join("e.lock");
-        let holder = LockFile::open(&path, &exclusive()).unwrap();
-        assert!(holder.try_lock().unwrap());
+        let (_tmp, path, _holder) = held("e.lock", default_mechanism());
         let waiter = LockFile::open(&path, &exclusive()).unwrap();
         let interrupt = Interrupt::new(None);
         interrupt.cancel();
@@ -524,10 +524,7 @@ mod tests {
     #[test]
     fn many_cancels_racing_the_wait_never_hang() {
         // Cancel lands anywhere: before the thread blocks, while it blocks, as it wakes.
-        let tmp = TempDir::new();
-        let path = tmp.path().join("race.lock");
-        let holder = LockFile::open(&path, &exclusive()).unwrap();
-        assert!(holder.try_lock().unwrap());
+        let (_tmp, path, _holder) = held("race.lock", default_mechanism());
         for i in 0..200 {
             let lock = Arc::new(LockFile::open(&path, &exclusive()).unwrap());
             let interrupt = Interrupt::new(None);
@@ -570,9 +567,7 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_regular_file() {
         let tmp = TempDir::new();
-        let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let fifo = crate::test_support::make_fifo(&tmp.path().join("fifo"));
         assert_eq!(LockFile::open(&fifo, &exclusive()).unwrap_err().errno, libc::EINVAL);
         assert_eq!(LockFile::open(tmp.path(), &exclusive()).unwrap_err().errno, libc::EISDIR);
     }
@@ -606,10 +601,7 @@ mod tests {
     #[test]
     fn holder_is_reported() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("h.lock");
-            let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let (_tmp, a, b) = two_handles("h.lock", m);
             assert!(b.holder().is_none(), "{m:?}: nobody holds it yet");
             assert!(a.try_lock().unwrap());
             let holder = b.holder().expect("held");

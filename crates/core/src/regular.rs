@@ -110,9 +110,7 @@ mod tests {
         assert_eq!(read_regular(&file).unwrap(), b"{}");
         assert_eq!(read_regular(&tmp.path().join("missing")).unwrap_err().errno, libc::ENOENT);
         assert_eq!(read_regular(tmp.path()).unwrap_err().errno, libc::EISDIR);
-        let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let fifo = crate::test_support::make_fifo(&tmp.path().join("fifo"));
         let err = read_regular(&fifo).unwrap_err();
         assert_eq!(err.errno, libc::EINVAL);
         assert!(err.to_string().contains("is a FIFO"), "{err}");

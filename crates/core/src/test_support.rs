@@ -33,6 +33,14 @@ pub fn named_temp() -> Options {
     Options { named_temp: true, ..Options::durable() }
 }
 
+/// Makes a FIFO at `path` (what a reader would block on forever) and returns the path.
+#[cfg(unix)]
+pub fn make_fifo(path: &Path) -> PathBuf {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {path:?}");
+    path.to_path_buf()
+}
+
 /// The names in `dir`, sorted: what a test compares to say nothing else was left there.
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
