@@ -25,6 +25,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// The completion marker a published dataset holds (Hadoop's name).
 pub const MARKER: &str = "_SUCCESS";
 const NAME_ATTEMPTS: usize = 16;
 /// Files synced (and checksummed) at once when sealing: concurrent fsyncs share
@@ -39,6 +40,7 @@ const STALE: i32 = libc::EINVAL;
 /// A staging directory is private until it is published: nobody else can add to it.
 const STAGING_MODE: u32 = 0o700;
 
+/// How a dataset is staged and published.
 #[derive(Debug, Clone, Default)]
 pub struct DatasetOptions {
     /// Sync parts, directories and the parent (default in JS: true).
@@ -54,6 +56,7 @@ pub struct DatasetOptions {
 pub struct Entry {
     /// Relative to the dataset, `/`-separated.
     pub name: String,
+    /// Size of the file.
     pub bytes: u64,
     /// Absent for the names the caller already knew the digest of.
     pub crc32c: Option<u32>,
@@ -95,6 +98,8 @@ enum Old {
 }
 
 impl Staging {
+    /// Makes a private staging directory beside `target` (created exclusively, mode 0700),
+    /// where the parts are written before the publish.
     pub fn create(target: Target, opts: &DatasetOptions) -> Result<Staging> {
         let target_path = target.path();
         let open_err = |e: io::Error| Error::from_io(e, "open", &target.dir);
@@ -160,6 +165,7 @@ impl Staging {
         &self.root
     }
 
+    /// The dataset's final path (what `publish` replaces).
     pub fn target_path(&self) -> PathBuf {
         self.target.path()
     }

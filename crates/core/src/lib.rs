@@ -6,10 +6,18 @@
 //! links / `renameat2(RENAME_NOREPLACE)` for create-only), then syncs the directory,
 //! one sync shared by concurrent commits. See [`AtomicFile`].
 
+// Every public item is documented, and nothing is `pub` that the crate does not export.
+#![deny(missing_docs, unreachable_pub)]
+
+// Not yet held to the lints: atomic_file, durability and target are being optimised on
+// another branch (h-perf); their items get docs and pub(crate) once that lands.
+#[allow(missing_docs, unreachable_pub)]
 pub(crate) mod atomic_file;
 pub mod checksum;
 pub mod dataset;
 pub(crate) mod dir_sync;
+// Not yet held to the lints (h-perf, as atomic_file).
+#[allow(missing_docs, unreachable_pub)]
 pub mod durability;
 pub(crate) mod error;
 pub mod lock;
@@ -20,6 +28,8 @@ pub mod regular;
 pub(crate) mod shared_file;
 pub mod sweep;
 pub(crate) mod sys;
+// Not yet held to the lints (h-perf, as atomic_file).
+#[allow(missing_docs, unreachable_pub)]
 pub mod target;
 pub mod temp_name;
 pub mod temp_registry;

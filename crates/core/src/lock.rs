@@ -32,9 +32,12 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
+/// Who may hold a lock at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Any number of shared holders, and no exclusive one.
     Shared,
+    /// One holder, and nobody else.
     Exclusive,
 }
 
@@ -43,11 +46,14 @@ pub enum Mode {
 /// lock names: the lock file itself stays empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Range {
+    /// First byte of the range.
     pub offset: u64,
+    /// Number of bytes; 0 is to the end of the file, however far it grows.
     pub length: u64,
 }
 
 impl Range {
+    /// The whole file (offset 0, to the end).
     pub const WHOLE: Range = Range { offset: 0, length: 0 };
 
     /// `fcntl` takes signed 64-bit offsets.
@@ -91,6 +97,8 @@ impl Mechanism {
 /// process uses `flock` directly.
 static OFD_MISSING: AtomicBool = AtomicBool::new(false);
 
+/// The mechanism a lock gets on this OS: OFD locks on Linux (unless the kernel lacks
+/// them), `flock` elsewhere on Unix, `LockFileEx` on Windows, std's locks otherwise.
 pub fn default_mechanism() -> Mechanism {
     if cfg!(target_os = "linux") && !OFD_MISSING.load(Ordering::Relaxed) {
         Mechanism::Ofd
@@ -103,9 +111,12 @@ pub fn default_mechanism() -> Mechanism {
     }
 }
 
+/// How a lock file is opened and what it locks.
 #[derive(Debug, Clone, Copy)]
 pub struct LockOptions {
+    /// Shared or exclusive.
     pub mode: Mode,
+    /// The bytes the lock covers.
     pub range: Range,
     /// Create missing parent directories of the lock file (and sync them).
     pub mkdir: bool,
@@ -157,22 +168,28 @@ impl LockFile {
         })
     }
 
+    /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The mode this handle locks with.
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// The range this handle locks.
     pub fn range(&self) -> Range {
         self.range
     }
 
+    /// The OS mechanism in use (it can change once, from OFD to `flock`, on a kernel
+    /// without OFD locks).
     pub fn mechanism(&self) -> Mechanism {
         Mechanism::from_u8(self.mechanism.load(Ordering::Relaxed))
     }
 
+    /// Whether this handle holds its lock now.
     pub fn is_held(&self) -> bool {
         self.held.load(Ordering::Acquire)
     }

@@ -27,6 +27,9 @@ use std::time::{Duration, SystemTime};
 /// Mode of a staging directory until it is published (see `dataset.rs`).
 const STAGING_MODE: u32 = 0o700;
 
+/// Removes this library's temps and staging directories in `dir` older than `older_than` that
+/// no live writer holds, and settles set-aside old versions; with `dry_run`, only lists them.
+/// Returns the paths removed (or that would be).
 pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<PathBuf>> {
     // A link on the way is followed only under the rule writes follow: a link another
     // user planted in /tmp never makes root sweep a directory of its choosing.

@@ -3,19 +3,19 @@
 
 use super::Dir;
 
-pub fn is_btrfs(_dir: &Dir) -> bool {
+pub(crate) fn is_btrfs(_dir: &Dir) -> bool {
     false
 }
 
-pub fn effective_ids() -> (u32, u32) {
+pub(crate) fn effective_ids() -> (u32, u32) {
     (0, 0)
 }
 
 /// No set-ID bits here: nothing to drop.
-pub fn may_keep_setid() -> bool {
+pub(crate) fn may_keep_setid() -> bool {
     true
 }
 
-pub fn in_group(_gid: u32) -> bool {
+pub(crate) fn in_group(_gid: u32) -> bool {
     true
 }
