@@ -14,9 +14,10 @@ use crate::atomic_file::{mkdir_durable, AtomicFile, Options};
 use crate::checksum::digest_reader;
 use crate::dir_sync;
 use crate::error::{Error, Result};
+use crate::set_aside;
 use crate::sys::{self, Dir, FileKind, RenameHow};
 use crate::target::Target;
-use crate::temp_name::{is_temp_name, new_set_aside_name, new_temp_name};
+use crate::temp_name::{is_temp_name, new_temp_name};
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -302,7 +303,7 @@ impl Staging {
         // Published. The old version goes with the staging directory (or from its
         // aside name); a failure leaves dot-named debris that `sweep` removes.
         if let Some(Old::Aside(aside)) = old {
-            let _ = remove_tree(&self.parent, &aside);
+            set_aside::remove(&self.parent, &aside);
         }
         self.cleanup();
         Ok(())
@@ -358,16 +359,9 @@ impl Staging {
             }
             Err(_) => {}
         }
-        // No atomic swap on this filesystem: move the old version aside, then the new
-        // one in. Readers may find no dataset for that instant, never a mix. The aside
-        // name is not a temp's: after a crash between the two renames it is the only
-        // complete version, which `sweep` puts back.
-        let aside = new_set_aside_name(name);
-        self.parent.rename(name, &aside).map_err(|e| self.rename_error(e))?;
-        if let Err(e) = self.outer.rename_into(name, &self.parent, name, RenameHow::Replace) {
-            let _ = self.parent.rename(&aside, name);
-            return Err(self.rename_error(e));
-        }
+        // No atomic swap on this filesystem: the old version is set aside (set_aside.rs).
+        let put_in = || self.outer.rename_into(name, &self.parent, name, RenameHow::Replace);
+        let aside = set_aside::replace(&self.parent, name, put_in).map_err(|e| self.rename_error(e))?;
         Ok(Old::Aside(aside))
     }
 

@@ -25,6 +25,7 @@ pub mod pool;
 pub mod publish_wait;
 pub mod reader;
 pub mod regular;
+pub(crate) mod set_aside;
 pub(crate) mod shared_file;
 pub mod sweep;
 pub(crate) mod sys;
