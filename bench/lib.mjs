@@ -3,6 +3,7 @@
 // and the median.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,4 +53,38 @@ export function measure(contender, scenario, { base, cExe, prefix = [], writes }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The object-store upload benchmarks' shape (s3.mjs, stores.mjs): the same for every contender. */
+export const UPLOAD = { MiB: 1 << 20, PART: 8 << 20, QUEUE: 4, BUCKET: 'aw-bench' };
+
+/**
+ * A scratch directory under the OS tmpdir for benchmarks that make filesystems (loop
+ * images, mounts): `undo(fn)` registers a step, `undoAll()` runs the steps registered so
+ * far last-first (each failure reported, the rest still run), `cleanup()` does that and
+ * removes the directory; on SIGINT/SIGTERM too.
+ */
+export function scratchWithUndo(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const steps = [];
+  const undoAll = () => {
+    for (const step of steps.splice(0).reverse()) {
+      try {
+        step();
+      } catch (err) {
+        process.stderr.write(`cleanup: ${err.message}\n`);
+      }
+    }
+  };
+  const cleanup = () => {
+    undoAll();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      cleanup();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    });
+  }
+  return { dir, undo: (step) => steps.push(step), undoAll, cleanup };
 }

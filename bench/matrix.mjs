@@ -12,10 +12,10 @@
 // --scale multiplies each scenario's write count (0.25 for a quick look). Loop devices and
 // tmpfs need root; without it only `root` (bench/.work) runs. Writes <out>.json and <out>.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { SCENARIOS, buildC, here, measure, median } from './lib.mjs';
+import { SCENARIOS, buildC, here, measure, median, scratchWithUndo } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 function option(name, fallback) {
@@ -47,24 +47,7 @@ if (withStrace) execFileSync('strace', ['-V'], { stdio: 'ignore' });
 const sh = (cmd, ...args) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 // ---- Filesystems: made here, removed at the end (and on Ctrl-C).
-const scratchBase = mkdtempSync(join(tmpdir(), 'aw-matrix-'));
-const cleanups = [];
-function cleanup() {
-  for (const undo of cleanups.splice(0).reverse()) {
-    try {
-      undo();
-    } catch (err) {
-      process.stderr.write(`cleanup: ${err.message}\n`);
-    }
-  }
-  rmSync(scratchBase, { recursive: true, force: true });
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    cleanup();
-    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-  });
-}
+const { dir: scratchBase, undo, cleanup } = scratchWithUndo('aw-matrix-');
 
 function umount(mnt) {
   // A worker's last close can trail its exit by a moment: retry, then detach lazily.
@@ -91,18 +74,18 @@ function makeFilesystem(name) {
   mkdirSync(mnt);
   if (name === 'tmpfs') {
     sh('mount', '-t', 'tmpfs', '-o', 'size=2G', 'tmpfs', mnt);
-    cleanups.push(() => umount(mnt));
+    undo(() => umount(mnt));
     return { dir: mnt, info: { made: 'mount -t tmpfs -o size=2G', ...mountOf(mnt) } };
   }
   if (!MKFS[name]) throw new Error(`unknown filesystem ${name} (known: ext4, xfs, btrfs, tmpfs, root)`);
   const image = join(scratchBase, `${name}.img`);
   sh('truncate', '-s', '4G', image);
-  cleanups.push(() => rmSync(image, { force: true }));
+  undo(() => rmSync(image, { force: true }));
   const dev = sh('losetup', '--direct-io=on', '--find', '--show', image);
-  cleanups.push(() => detachIfOurs(dev, image));
+  undo(() => detachIfOurs(dev, image));
   sh(...MKFS[name], dev);
   sh('mount', dev, mnt);
-  cleanups.push(() => umount(mnt));
+  undo(() => umount(mnt));
   const dio = sh('losetup', '--list', '--noheadings', '--output', 'DIO', dev);
   return { dir: mnt, info: { made: `truncate -s 4G; losetup --direct-io=on (DIO=${dio}); ${MKFS[name].join(' ')}`, device: dev, ...mountOf(mnt) } };
 }

@@ -11,11 +11,10 @@
 //   sudo node bench/one-flush.mjs [--rounds 5] [--fs ext4,xfs] [--scenarios seq1k,c64] [--scale 1]
 // Writes bench/results/one-flush.json and .md.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCENARIOS, here, measure, median } from './lib.mjs';
+import { SCENARIOS, here, measure, median, scratchWithUndo } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : fallback);
@@ -27,19 +26,7 @@ const CONTENDERS = ['atomicwriter', 'atomicwriter-2f', 'atomicwriter-sync', 'ato
 const MKFS = { ext4: ['mkfs.ext4', '-q', '-F'], xfs: ['mkfs.xfs', '-q', '-f'] };
 
 const sh = (cmd, ...args) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-const work = mkdtempSync(join(tmpdir(), 'aw-one-flush-'));
-const cleanups = [];
-const cleanup = () => {
-  for (const undo of cleanups.splice(0).reverse()) {
-    try {
-      undo();
-    } catch (e) {
-      process.stderr.write(`cleanup: ${e.message}\n`);
-    }
-  }
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('SIGINT', () => (cleanup(), process.exit(130)));
+const { dir: work, undo, undoAll, cleanup } = scratchWithUndo('aw-one-flush-');
 
 const cc = (name, defines) => {
   const exe = join(work, name);
@@ -67,11 +54,11 @@ try {
     sh('truncate', '-s', '4G', image);
     sh(MKFS[fs][0], ...MKFS[fs].slice(1), image);
     const loop = sh('losetup', '--direct-io=on', '-f', '--show', image);
-    cleanups.push(() => sh('losetup', '-d', loop));
+    undo(() => sh('losetup', '-d', loop));
     const mnt = join(work, `${fs}-mnt`);
     mkdirSync(mnt);
     sh('mount', loop, mnt);
-    cleanups.push(() => sh('umount', mnt));
+    undo(() => sh('umount', mnt));
     const oneFlush = createRequire(import.meta.url)('../native/binding.js').oneFlushAt(mnt);
     if (!oneFlush) throw new Error(`${fs}: the one-flush commit is not on at ${mnt}`);
     const byScenario = {};
@@ -90,7 +77,7 @@ try {
       );
     }
     results.filesystems[fs] = byScenario;
-    for (const undo of cleanups.splice(0).reverse()) undo(); // unmount and detach before the next
+    undoAll(); // unmount and detach before the next
   }
 } finally {
   cleanup();

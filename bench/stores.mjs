@@ -17,15 +17,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UPLOAD } from './lib.mjs';
 import { startAzurite, startFakeGcs } from '../test/fixtures/emulators.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const { MiB, PART, QUEUE, BUCKET } = UPLOAD;
 const require = createRequire(import.meta.url);
 const aw = require('../dist/index.js');
-const MiB = 1 << 20;
-const PART = 8 * MiB;
-const QUEUE = 4;
-const BUCKET = 'aw-bench';
 
 const [mode, ...rest] = process.argv.slice(2);
 const rounds = Number(mode ?? 3);

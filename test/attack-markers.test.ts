@@ -34,6 +34,13 @@ async function planted(make: (path: string) => Promise<void>, kind: string, with
   return { dir, file, marker, before };
 }
 
+/** The special file is the same one, `x.json` (when planted) still old, and `dir` holds just `names`. */
+function expectKept({ dir, file, marker, before }: { dir: string; file: string; marker: string; before: string }, names: string[]): void {
+  expect(fileIdentity(marker)).toBe(before);
+  if (names.includes('x.json')) expect(readFileSync(file, 'utf8')).toBe('old');
+  expect(entries(dir)).toEqual(names);
+}
+
 /** The write failed with EINVAL for the marker, saying what is there. */
 async function expectRefused(write: Promise<unknown>, marker: string, found: string): Promise<void> {
   const err = await write.then(() => null, (e: NodeJS.ErrnoException) => e);
@@ -45,31 +52,25 @@ describe('a special file at _SUCCESS is refused by a marked write, and kept', ()
   for (const [what, kind, found, make, available] of kinds) {
     describe.skipIf(!available)(what, () => {
       it('write(data, file, { marker: true }) rejects with EINVAL; neither the file nor _SUCCESS is replaced', async () => {
-        const { dir, file, marker, before } = await planted(make, kind);
-        await expectRefused(aw.write({ a: 1 }, file, { marker: true }), marker, found);
-        expect(fileIdentity(marker)).toBe(before);
-        expect(readFileSync(file, 'utf8')).toBe('old');
-        expect(entries(dir)).toEqual(['_SUCCESS', 'x.json']);
+        const place = await planted(make, kind);
+        await expectRefused(aw.write({ a: 1 }, place.file, { marker: true }), place.marker, found);
+        expectKept(place, ['_SUCCESS', 'x.json']);
       });
 
       it('a create-only marked write (exclusive: true) rejects before publishing the file', async () => {
-        const { dir, marker, before } = await planted(make, kind, false);
-        const file = join(dir, 'x.json');
-        await expectRefused(aw.write({ a: 1 }, file, { marker: true, exclusive: true }), marker, found);
-        expect(fileIdentity(marker)).toBe(before);
-        expect(entries(dir)).toEqual(['_SUCCESS']);
+        const place = await planted(make, kind, false);
+        await expectRefused(aw.write({ a: 1 }, place.file, { marker: true, exclusive: true }), place.marker, found);
+        expectKept(place, ['_SUCCESS']);
       });
 
       it('writeWithMarker and removeMarker refuse it too', async () => {
-        const { dir, file, marker, before } = await planted(make, kind);
-        const produced = manifestModule.writeWithMarker(file, async (f) => {
+        const place = await planted(make, kind);
+        const produced = manifestModule.writeWithMarker(place.file, async (f) => {
           await f.write('new');
         });
-        await expectRefused(produced, marker, found);
-        await expectRefused(manifestModule.removeMarker(file), marker, found);
-        expect(fileIdentity(marker)).toBe(before);
-        expect(readFileSync(file, 'utf8')).toBe('old');
-        expect(entries(dir)).toEqual(['_SUCCESS', 'x.json']);
+        await expectRefused(produced, place.marker, found);
+        await expectRefused(manifestModule.removeMarker(place.file), place.marker, found);
+        expectKept(place, ['_SUCCESS', 'x.json']);
       });
 
       it('the CLI (echo hi | atomicwriter write x.txt --marker) exits 1 and publishes nothing', async () => {

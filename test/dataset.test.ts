@@ -278,6 +278,13 @@ describe('verify and isComplete', () => {
     const hostile = { format: 'atomicwriter.success', files: [{ name: '../../etc/passwd', bytes: 1, checksum: 'crc32c:00000000' }] };
     writeFileSync(join(ds, '_SUCCESS'), JSON.stringify(hostile));
     expect(await aw.verify(ds)).toMatchObject({ ok: false, problems: [{ code: 'EBADMARKER' }] });
+    // One part-name rule (the core's) for what stage.write takes and what a manifest may
+    // list: a drive-letter name or a temp-shaped one is malformed too, never looked up.
+    for (const name of ['C:x', 'sub/.a.txt.aw0123456789abcdef.tmp', 'a\\b', 'sub//b.txt']) {
+      writeFileSync(join(ds, '_SUCCESS'), JSON.stringify({ ...hostile, files: [{ name, bytes: 1, checksum: 'crc32c:00000000' }] }));
+      expect(await aw.verify(ds), name).toMatchObject({ ok: false, problems: [{ name, code: 'EBADMARKER' }] });
+      await expect(aw.writeDataset(join(ds, 'nested'), async (s) => s.write(name, 'x')), name).rejects.toMatchObject({ code: 'ERR_INVALID_PART_NAME' });
+    }
     // A missing directory is not a missing marker: ENOENT, as fs says.
     await expect(aw.verify(join(ds, 'nowhere'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'opendir', path: join(ds, 'nowhere') });
     expect(() => aw.verify(42 as never)).toThrow(TypeError);

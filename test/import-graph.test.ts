@@ -14,6 +14,7 @@ import { repoRoot } from './helpers.js';
  * in this list, never from one below it. `.` is src/index.ts, the public object.
  */
 export const LAYERS: readonly string[] = [
+  'async', // the bounded worker pool; imports nothing of ours
   'binding', // the native module, the Node-style errors it raises, descriptor back-off
   'args', // path arguments and resolution, byte conversion
   'file', // one atomic file: options, call order, staged writes, streams, sweep

@@ -140,3 +140,74 @@ describe('unknown option names', () => {
     expect(entries(dir)).toEqual(['a', 'b']);
   });
 });
+
+// One set of option validators (src/args/validate.ts): a boolean option given something
+// else is a TypeError "must be of type boolean", an integer option given a non-number a
+// TypeError "of type number", one out of range (or not whole) a RangeError naming the
+// bounds, whichever entry point read it; all before the disk is touched.
+describe('one option validator set', () => {
+  function thrown(fn: () => unknown): { ctor: unknown; code: unknown; message: string } {
+    try {
+      const result = fn();
+      if (result instanceof Promise) result.catch(() => {});
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      return { ctor: e.constructor, code: e.code, message: e.message };
+    }
+    throw new Error('nothing was thrown');
+  }
+
+  it('boolean options share one wording across writes, locks, sweep, verify, formats and datasets', () => {
+    const dir = scratch();
+    const file = join(dir, 'f');
+    const cases: Array<[string, () => unknown]> = [
+      ['options.mkdir', () => aw.writeFile(file, 'x', { mkdir: 'yes' as unknown as boolean })],
+      ['options.shared', () => aw.lock(file, { shared: 1 as unknown as boolean })],
+      ['options.dryRun', () => aw.sweep(dir, { dryRun: 'no' as unknown as boolean })],
+      ['options.checksums', () => aw.verify(dir, { checksums: 0 as unknown as boolean })],
+      ['options.header', () => aw.write([{ a: 1 }], join(dir, 'x.csv'), { header: 'no' } as never)],
+      ['options.marker', () => aw.write('x', file, { marker: 'yes' } as never)],
+      ['options.fsync', () => aw.writeDataset(join(dir, 'd'), async () => {}, { fsync: 'no' as unknown as boolean })],
+    ];
+    for (const [name, fn] of cases) {
+      const t = thrown(fn);
+      expect(t.ctor, name).toBe(TypeError);
+      expect(t.code, name).toBe('ERR_INVALID_ARG_TYPE');
+      expect(t.message, name).toContain(`"${name}" argument must be of type boolean`);
+    }
+    expect(entries(dir)).toEqual([]);
+  });
+
+  it('integer options: a non-number is a TypeError, out of range or fractional a RangeError with the bounds', async () => {
+    const dir = scratch();
+    const file = join(dir, 'f');
+    const types: Array<[string, () => unknown]> = [
+      ['options.totalBytes', () => aw.writeFile(file, ['x'], { totalBytes: '1' as unknown as number })],
+      ['options.highWaterMark', () => aw.createWriteStream(file, { highWaterMark: '1' as unknown as number })],
+      ['options.busyTimeout', () => aw.writeFile(file, 'x', { busyTimeout: '1' as unknown as number })],
+    ];
+    for (const [name, fn] of types) {
+      const t = thrown(fn);
+      expect(t.ctor, name).toBe(TypeError);
+      expect(t.message, name).toContain(`"${name}" argument must be of type number`);
+    }
+    const ranges: Array<[string, string, () => unknown]> = [
+      ['options.totalBytes', 'an integer >= 0', () => aw.writeFile(file, ['x'], { totalBytes: -1 })],
+      ['options.highWaterMark', 'an integer >= 1', () => aw.createWriteStream(file, { highWaterMark: 0.5 })],
+      ['options.rowGroupSize', 'an integer >= 1 and <= 100000000', () => aw.write([{ a: 1 }], join(dir, 'x.parquet'), { rowGroupSize: 0 } as never)],
+    ];
+    for (const [name, bounds, fn] of ranges) {
+      const t = thrown(fn);
+      expect(t.ctor, name).toBe(RangeError);
+      expect(t.code, name).toBe('ERR_OUT_OF_RANGE');
+      expect(t.message, name).toContain(bounds);
+    }
+    // A part's `rows` was a TypeError for -1 (its own check); now the shared RangeError.
+    await expect(
+      aw.writeDataset(join(dir, 'd'), async (stage) => {
+        expect(() => stage.write('p.bin', 'x', { rows: -1 })).toThrow(RangeError);
+      }),
+    ).resolves.toBeDefined();
+    expect(entries(dir)).toEqual(['d']);
+  });
+});

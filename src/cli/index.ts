@@ -20,6 +20,7 @@ import { packageVersion, type VerifyResult } from '../manifest';
 import { isRemoteUrl, probeConditionalWrites, sweep, verify, write, writeFile } from '../route';
 import { checkPath } from '../args/target';
 import { throwIfAborted } from '../binding/errors';
+import { throttle } from '../file/progress';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -172,16 +173,12 @@ async function cmdWrite(args: string[]): Promise<number> {
   let count = 0;
   // Every byte of stdin passes here on its way to the temp: the count feeds the bar,
   // and a size other than --size fails the write before it is published.
+  const draw = throttle((bytes) => bar.update(bytes));
   async function* counted(): AsyncGenerator<Buffer> {
-    let drawn = 0;
     for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
       count += chunk.length;
       if (expected !== undefined && count > expected) throw sizeError(expected, count, path);
-      const now = Date.now();
-      if (now - drawn >= 100) {
-        bar.update(count);
-        drawn = now;
-      }
+      draw(count, false);
       yield chunk;
     }
     // Ctrl-C in a pipeline also kills the program feeding us: stdin can end in the
@@ -192,7 +189,7 @@ async function cmdWrite(args: string[]): Promise<number> {
     await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
     throwIfAborted(controller.signal);
     if (expected !== undefined && count !== expected) throw sizeError(expected, count, path);
-    bar.update(count);
+    draw(count, true);
   }
   try {
     if (from !== undefined) {

@@ -12,8 +12,10 @@ import { abortError, invalidArgType, type NodeStyleError } from '../binding/erro
 import { retryOnFdExhaustion } from '../binding/fd-wait';
 import { buildManifest, formatChecksum, MARKER, serializeManifest, type Manifest, type ManifestFile } from '../manifest';
 import { native } from '../binding/native';
-import { checkOptionNames, parseBoolean, parseMode, resolveOptions, type ResolvedOptions } from '../file/options';
-import { isStreamSource, progressOptions, writeSource, type ProgressOptions } from '../file/source';
+import { checkOptionNames, parseMode, resolveOptions, type ResolvedOptions } from '../file/options';
+import { parseBoolean, parseInteger } from '../args/validate';
+import { progressOptions, type ProgressOptions } from '../file/progress';
+import { isStreamSource, writeSource } from '../file/source';
 import { AtomicWriteStream, parseHighWaterMark } from '../file/stream';
 import { checkPath, withTarget, type PathLike } from '../args/target';
 import type * as Binding from '../../native/binding';
@@ -100,16 +102,9 @@ function badName(name: string, why: string): RangeError {
 /** Validates a part name: relative, `/`-separated, never leaving the dataset. */
 export function checkPartName(name: unknown, marker: boolean): string {
   if (typeof name !== 'string') throw invalidArgType('name', 'a string (a file name inside the dataset)', name);
-  if (name.length === 0) throw badName(name, 'it is empty');
-  if (name.includes('\0')) throw badName(name, 'it contains a null byte');
-  if (name.includes('\\')) throw badName(name, 'use "/" to separate directories');
-  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) throw badName(name, 'absolute paths are not allowed');
-  for (const segment of name.split('/')) {
-    if (segment === '..') throw badName(name, '".." would leave the dataset');
-    if (segment === '' || segment === '.') throw badName(name, 'empty and "." segments are not allowed');
-    // The core's rule (temp_name.rs), asked rather than copied: sweep removes exactly these.
-    if (native().isTempName(segment)) throw badName(name, 'names shaped like atomicwriter temps are reserved');
-  }
+  // The core's rule (dataset.rs `part_name_problem`), asked rather than copied.
+  const problem = native().partNameProblem(name);
+  if (problem !== null) throw badName(name, problem);
   if (marker && name === MARKER) throw badName(name, `${MARKER} is written by writeDataset itself (pass marker: false to write your own)`);
   return name;
 }
@@ -131,9 +126,7 @@ const PART_STREAM_OPTION_NAMES: readonly string[] = [...PART_WRITE_OPTION_NAMES,
 export const DATASET_OPTION_NAMES: readonly string[] = ['marker', 'fsync', 'mkdir', 'replace', 'signal'];
 
 function parseRows(rows: unknown): number | undefined {
-  if (rows === undefined) return undefined;
-  if (typeof rows !== 'number' || !Number.isSafeInteger(rows) || rows < 0) throw invalidArgType('options.rows', 'a non-negative integer', rows);
-  return rows;
+  return parseInteger(rows, 'options.rows', undefined, 0);
 }
 
 /** What the `writeDataset` callback gets: writes parts into the staging directory. */

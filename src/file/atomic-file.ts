@@ -190,9 +190,10 @@ export interface OpenOptions extends WriteOptions {
   namedTemp?: boolean;
 }
 
-function prepare(path: unknown, options: unknown, mkdirDefault: boolean) {
+/** An open's arguments, checked; `mkdir` defaults to false, as in writeFile. */
+function prepare(path: unknown, options: unknown) {
   const checked = checkPath(path);
-  const resolved = resolveOptions(options, { mkdir: mkdirDefault, known: ['namedTemp'] });
+  const resolved = resolveOptions(options, { mkdir: false, known: ['namedTemp'] });
   if ((options as OpenOptions | undefined)?.namedTemp) resolved.native.namedTemp = true;
   throwIfAborted(resolved.signal);
   return { checked, resolved };
@@ -233,7 +234,7 @@ export async function withStagedFile<T>(open: Promise<AtomicFile>, body: (file: 
 }
 
 export function openAtomic(path: PathLike, options?: OpenOptions): Promise<AtomicFile> {
-  const { checked, resolved } = prepare(path, options, false);
+  const { checked, resolved } = prepare(path, options);
   // The caller holds the file open as long as it likes: no long wait for descriptors.
   return withTarget(checked, (target) => openAtomicFrom(target, resolved, { idleMs: HANDED_OUT_IDLE_MS })).then((file) => {
     openedByCaller.add(file);
@@ -242,7 +243,7 @@ export function openAtomic(path: PathLike, options?: OpenOptions): Promise<Atomi
 }
 
 export function openAtomicSync(path: PathLike, options?: OpenOptions): AtomicFile {
-  const { checked, resolved } = prepare(path, options, false);
+  const { checked, resolved } = prepare(path, options);
   const target = resolveTarget(checked);
   removeTempsOnExit();
   const file = new AtomicFile(target, native().openAtomicSync(target, resolved.native), resolved);
@@ -258,7 +259,7 @@ export function atomicWrite<T>(path: PathLike, fn: (tmpPath: string) => T | Prom
   // Not `async`: bad arguments throw here, before anything touches the disk.
   if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
   if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArgType('options', 'an object', options);
-  const { checked, resolved } = prepare(path, { ...options, namedTemp: true }, false);
+  const { checked, resolved } = prepare(path, { ...options, namedTemp: true });
   return withTarget(checked, (target) => {
     // Its place in the file's order is taken now, when it is called; `fn` runs at once,
     // and the publish waits for the writes to this file called before it.

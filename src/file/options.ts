@@ -4,6 +4,7 @@
 import { invalidArgType, invalidArgValue, outOfRange } from '../binding/errors';
 import type { NativeWriteOptions } from '../binding/native';
 import type { Ticket } from './queue';
+import { parseBoolean, parseInteger } from '../args/validate';
 
 export interface Chown {
   /** -1 leaves it unchanged (the writer's), as in fs.chown. */
@@ -89,23 +90,6 @@ export function parseMode(mode: unknown, name = 'options.mode'): number | undefi
   }
   // A whole `stat.mode` (with the file type bits) is accepted, as fs.chmod does.
   return value & 0o7777;
-}
-
-// The option validators every module uses (writes, locks, datasets, S3): one wording.
-
-/** A boolean option; `undefined` gives `fallback`. */
-export function parseBoolean(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
-}
-
-/** An integer option in [min, max]; `undefined` gives `fallback`. */
-export function parseInteger<F extends number | undefined>(value: unknown, name: string, fallback: F, min: number, max: number): number | F {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw outOfRange(name, `an integer >= ${min} and <= ${max}`, value);
-  return value;
 }
 
 const MAX_U32 = 0xffffffff;

@@ -5,27 +5,15 @@
 // one buffer is in flight while the next fills, and the source is not read further
 // until there is room: back-pressure comes from awaiting the native writes.
 
-import { abortError, invalidArgType, outOfRange } from '../binding/errors';
+import { abortError, invalidArgType } from '../binding/errors';
 import { openStaged, withStagedFile, type AtomicFile } from './atomic-file';
 import type { ResolvedOptions } from './options';
+import { progressReporter, type ProgressOptions } from './progress';
 
 export type Chunk = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
 /** Anything `isStreamSource` accepts. */
 export type StreamSource = NodeJS.ReadableStream | ReadableStream<unknown> | AsyncIterable<unknown> | Iterable<unknown>;
-
-export interface Progress {
-  bytesWritten: number;
-  /** The expected size, when known (`totalBytes` option, or the length of a buffer). */
-  totalBytes: number | undefined;
-}
-
-export interface ProgressOptions {
-  /** Called at most every 100 ms while writing, and once when all bytes are written. */
-  onProgress?: (progress: Progress) => void;
-  /** The expected size, reported to `onProgress`. */
-  totalBytes?: number;
-}
 
 export interface SourceOptions extends ProgressOptions {
   signal?: AbortSignal;
@@ -36,7 +24,6 @@ export interface SourceOptions extends ProgressOptions {
 const CHUNK = 1 << 20;
 /** Large buffers are handed to the core in slices of this size, so progress can be reported. */
 const SLICE = 16 << 20;
-const PROGRESS_INTERVAL_MS = 100;
 
 function noop(): void {}
 
@@ -54,18 +41,6 @@ export function isStreamSource(x: unknown, { arrays = true }: { arrays?: boolean
   if (!(Symbol.iterator in x)) return false;
   if (Array.isArray(x)) return arrays && (x.length === 0 || isChunk(x[0]));
   return true;
-}
-
-/** Validates `onProgress` / `totalBytes` before anything touches the disk. */
-export function progressOptions(options: unknown): ProgressOptions {
-  if (options === null || typeof options !== 'object') return {};
-  const { onProgress, totalBytes } = options as ProgressOptions;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgType('options.onProgress', 'a function', onProgress);
-  if (totalBytes !== undefined) {
-    if (typeof totalBytes !== 'number') throw invalidArgType('options.totalBytes', 'a number', totalBytes);
-    if (!Number.isSafeInteger(totalBytes) || totalBytes < 0) throw outOfRange('options.totalBytes', 'an integer >= 0', totalBytes);
-  }
-  return { onProgress, totalBytes };
 }
 
 function isChunk(x: unknown): boolean {
@@ -111,19 +86,6 @@ function iteratorOf(source: StreamSource): AnyIterator {
   throw invalidArgType('data', 'a Readable, ReadableStream, AsyncIterable or Iterable', source);
 }
 
-/** A bounded-rate `onProgress` caller. */
-function reporter(options: ProgressOptions): (bytes: number, final: boolean) => void {
-  const { onProgress, totalBytes } = options;
-  if (!onProgress) return noop;
-  let last = 0;
-  return (bytes, final) => {
-    const now = Date.now();
-    if (!final && now - last < PROGRESS_INTERVAL_MS) return;
-    last = now;
-    onProgress({ bytesWritten: bytes, totalBytes });
-  };
-}
-
 /**
  * Consumes `source` into `file` (not committed: the caller commits or aborts).
  * Resolves to the number of bytes written. A chunk of 1 MiB or more is written as it
@@ -132,7 +94,7 @@ function reporter(options: ProgressOptions): (bytes: number, final: boolean) => 
 export async function writeSource(file: AtomicFile, source: StreamSource, options: SourceOptions = {}): Promise<number> {
   const { signal, encoding = 'utf8' } = options;
   if (signal?.aborted) throw abortError(signal);
-  const report = reporter(options);
+  const report = progressReporter(options);
   const iterator = iteratorOf(source);
   const stop = stopper(source, iterator);
   let current = Buffer.allocUnsafe(CHUNK);

@@ -7,9 +7,10 @@
 import { Writable } from 'node:stream';
 import type { AtomicFile } from './atomic-file';
 import { openStaged } from './atomic-file';
-import { abortError, invalidArgType, outOfRange } from '../binding/errors';
+import { abortError } from '../binding/errors';
+import { parseInteger } from '../args/validate';
 import { resolveOptions, type WriteOptions } from './options';
-import { progressOptions, type ProgressOptions } from './source';
+import { progressOptions, progressReporter, type ProgressOptions, type Report } from './progress';
 import { checkPath, resolveTarget, targetKey, type PathLike } from '../args/target';
 import { takePlace, type Place } from './queue';
 
@@ -19,7 +20,6 @@ export interface WriteStreamOptions extends WriteOptions, ProgressOptions {
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1 << 20;
-const PROGRESS_INTERVAL_MS = 100;
 
 function noop(): void {}
 
@@ -50,7 +50,7 @@ export class AtomicWriteStream extends Writable {
   #commit: Promise<void> | undefined;
   #settle!: (err?: Error | null) => void;
   #place: Place | undefined;
-  #lastProgress = 0;
+  #report: Report;
 
   /** @internal use `createWriteStream` */
   constructor(target: StreamTarget) {
@@ -63,6 +63,7 @@ export class AtomicWriteStream extends Writable {
     });
     this.path = target.path;
     this.#target = target;
+    this.#report = progressReporter(target.progress);
     this.committed = new Promise<void>((resolve, reject) => {
       let settled = false;
       this.#settle = (err) => {
@@ -165,12 +166,7 @@ export class AtomicWriteStream extends Writable {
   }
 
   #progress(final: boolean): void {
-    const { onProgress, totalBytes } = this.#target.progress ?? {};
-    if (!onProgress) return;
-    const now = Date.now();
-    if (!final && now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
-    this.#lastProgress = now;
-    onProgress({ bytesWritten: this.bytesWritten, totalBytes });
+    this.#report(this.bytesWritten, final);
   }
 }
 
@@ -181,10 +177,7 @@ function destroyedError(): Error {
 }
 
 export function parseHighWaterMark(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw invalidArgType('options.highWaterMark', 'a number', value);
-  if (!Number.isSafeInteger(value) || value < 1) throw outOfRange('options.highWaterMark', 'an integer >= 1', value);
-  return value;
+  return parseInteger(value, 'options.highWaterMark', undefined, 1);
 }
 
 /**

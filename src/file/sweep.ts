@@ -1,6 +1,7 @@
 // Removal of temps orphaned by crashed writers (see crates/core/src/sweep.rs).
 
 import { invalidArgType, outOfRange } from '../binding/errors';
+import { parseBoolean } from '../args/validate';
 import { native } from '../binding/native';
 import { checkOptionNames } from './options';
 import { checkPath, type PathLike } from '../args/target';
@@ -24,8 +25,7 @@ export function sweep(dir: PathLike, options: SweepOptions = {}): Promise<string
   const olderThan = options.olderThan ?? HOUR;
   if (typeof olderThan !== 'number') throw invalidArgType('options.olderThan', 'a number of milliseconds', olderThan);
   if (!(olderThan >= 0)) throw outOfRange('options.olderThan', '>= 0', olderThan);
-  const dryRun = options.dryRun ?? false;
-  if (typeof dryRun !== 'boolean') throw invalidArgType('options.dryRun', 'of type boolean', dryRun);
+  const dryRun = parseBoolean(options.dryRun ?? false, 'options.dryRun', false);
   return native()
     .sweep(path, olderThan, dryRun)
     .then((paths) => paths.map(String));

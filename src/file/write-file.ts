@@ -10,7 +10,8 @@ import { inFileOrder, superseded, supersedePending, ticket } from './queue';
 import { looseOptions, resolveOptions, type ResolvedOptions, type WriteOptions } from './options';
 import { checkPath, resolveTarget, targetKey, withTarget, type PathLike } from '../args/target';
 import { removeTempsOnExit } from './temp-cleanup';
-import { isStreamSource, progressOptions, slices, writeStreamed, type ProgressOptions, type StreamSource } from './source';
+import { progressOptions, type ProgressOptions } from './progress';
+import { isStreamSource, slices, writeStreamed, type StreamSource } from './source';
 
 export type WriteData = string | NodeJS.ArrayBufferView | ArrayBuffer | SharedArrayBuffer | null | undefined;
 
@@ -34,11 +35,16 @@ function isLooseStream(data: unknown): data is StreamSource {
   return data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || typeof (data as ReadableStream).getReader === 'function');
 }
 
-/**
- * Validates everything, then writes; the promise settles after the write is durable.
- * `compat`: write-file-atomic's loose options and `String(data)` (the default export).
- */
-export function writeFileWith(path: unknown, data: unknown, options: unknown, mkdirDefault: boolean, compat = false): Promise<void> {
+/** How an entry point reads a write's arguments. */
+export interface WriteCall {
+  /** The default of `options.mkdir`. */
+  mkdir: boolean;
+  /** write-file-atomic's loose options and `String(data)` (the default export). */
+  compat?: boolean;
+}
+
+/** Validates everything, then writes; the promise settles after the write is durable. */
+export function writeFileWith(path: unknown, data: unknown, options: unknown, { mkdir: mkdirDefault, compat = false }: WriteCall): Promise<void> {
   const streamed = compat ? isLooseStream(data) : isStreamSource(data);
   const progress = progressOptions(options);
   const resolved = compat ? resolveOptions(looseOptions(options, isBinary(data)), { mkdir: mkdirDefault }) : resolveOptions(options, { mkdir: mkdirDefault, known: WRITE_FILE_EXTRA });
@@ -80,10 +86,10 @@ function writeResolved(target: string | Buffer, data: unknown, bytes: Buffer | u
 }
 
 export function writeFile(path: PathLike, data: WriteData | StreamSource, options?: WriteOptions | BufferEncoding): Promise<void> {
-  return writeFileWith(path, data, options, false);
+  return writeFileWith(path, data, options, { mkdir: false });
 }
 
-function writeFileSyncWith(path: unknown, data: unknown, options: unknown, compat: boolean): void {
+function writeFileSyncWith(path: unknown, data: unknown, options: unknown, { compat }: { compat: boolean }): void {
   if (compat) options = looseOptions(options, isBinary(data));
   const resolved = resolveOptions(options, { mkdir: false, known: [] });
   const checked = checkPath(path, 'filename');
@@ -107,12 +113,12 @@ function writeFileSyncWith(path: unknown, data: unknown, options: unknown, compa
 }
 
 export function writeFileSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
-  writeFileSyncWith(path, data, options, false);
+  writeFileSyncWith(path, data, options, { compat: false });
 }
 
 /** write-file-atomic's `sync`: its loose options and `String(data)`. */
 export function writeFileAtomicSync(path: PathLike, data: WriteData, options?: WriteOptions | BufferEncoding): void {
-  writeFileSyncWith(path, data, options, true);
+  writeFileSyncWith(path, data, options, { compat: true });
 }
 
 type Callback = (err?: Error) => void;
@@ -128,7 +134,7 @@ export function writeFileAtomic(path: PathLike, data: WriteData, options?: Write
     options = undefined;
   }
   // Arrays stay `String(array)` here, as in write-file-atomic; streams are consumed.
-  const promise = writeFileWith(path, data, options, false, true);
+  const promise = writeFileWith(path, data, options, { mkdir: false, compat: true });
   if (typeof callback !== 'function') return promise;
   const cb = callback;
   // write-file-atomic 8 calls `callback(undefined)` on success: one argument, as here.

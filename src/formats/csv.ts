@@ -6,6 +6,7 @@
 // file's per-line writer is the rule it follows and takes the parts it leaves.
 
 import { invalidArgType } from '../binding/errors';
+import { parseBoolean } from '../args/validate';
 import type { Format, FormatOptions } from './registry';
 import type { ByteSink } from './sink';
 import { badRow, checkColumns, checkTabular, isDataFrame, parts, type Kind, type Part, dataFrameRows } from './tabular';
@@ -26,8 +27,7 @@ function checkOptions(options: FormatOptions, defaultDelimiter: string): CsvOpti
     throw invalidArgType('options.delimiter', 'a non-empty string without quotes or line breaks', delimiter);
   }
   if (eol !== '\n' && eol !== '\r\n') throw invalidArgType('options.eol', '"\\n" or "\\r\\n"', eol);
-  if (typeof header !== 'boolean') throw invalidArgType('options.header', 'of type boolean', header);
-  return { delimiter, eol, header, columns: checkColumns(options.columns) };
+  return { delimiter, eol, header: parseBoolean(header, 'options.header', true), columns: checkColumns(options.columns) };
 }
 
 function escapeRegExp(text: string): string {

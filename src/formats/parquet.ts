@@ -6,6 +6,7 @@
 // none. nodejs-polars DataFrames are written by polars itself into the staged temp.
 
 import { invalidArgType, outOfRange } from '../binding/errors';
+import { parseBoolean, parseInteger } from '../args/validate';
 import { native, type NativeHandle } from '../binding/native';
 import type { ParquetColumn, ParquetEncoder, ParquetOutput } from '../../native/binding';
 import type { Format, FormatOptions } from './registry';
@@ -29,11 +30,7 @@ function checkOptions(options: FormatOptions): ParquetOptions {
   if (typeof compression !== 'string' || !(COMPRESSIONS as readonly string[]).includes(compression)) {
     throw invalidArgType('options.compression', `one of ${COMPRESSIONS.join(', ')}`, compression);
   }
-  if (typeof rowGroupSize !== 'number' || !Number.isInteger(rowGroupSize) || rowGroupSize < 1 || rowGroupSize > 1e8) {
-    throw outOfRange('options.rowGroupSize', 'an integer >= 1 and <= 100000000', rowGroupSize);
-  }
-  if (typeof statistics !== 'boolean') throw invalidArgType('options.statistics', 'of type boolean', statistics);
-  return { compression: compression as Compression, rowGroupSize, statistics, columns: checkColumns(options.columns) };
+  return { compression: compression as Compression, rowGroupSize: parseInteger(rowGroupSize, 'options.rowGroupSize', 100_000, 1, 1e8), statistics: parseBoolean(statistics, 'options.statistics', true), columns: checkColumns(options.columns) };
 }
 
 // --- column kinds ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // requires its heavy dependency on first use.
 
 import { invalidArgType } from '../binding/errors';
+import { parseBoolean } from '../args/validate';
 import { checkOptionNames } from '../file/options';
 import type { ByteSink } from './sink';
 
@@ -102,7 +103,7 @@ export function registerFormat(plugin: FormatPlugin): void {
   for (const [key, fn] of [['serialize', serialize], ['writeTo', writeTo], ['validate', validate]] as const) {
     if (fn !== undefined && typeof fn !== 'function') throw invalidArgType(`plugin.${key}`, 'a function', fn);
   }
-  if (override !== undefined && typeof override !== 'boolean') throw invalidArgType('plugin.override', 'of type boolean', override);
+  parseBoolean(override, 'plugin.override', undefined);
   if (options !== undefined && !(Array.isArray(options) && options.every((o) => typeof o === 'string'))) {
     throw invalidArgType('plugin.options', 'an array of option names', options);
   }

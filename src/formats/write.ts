@@ -5,6 +5,7 @@
 
 import { openStaged, withStagedFile } from '../file/atomic-file';
 import { invalidArgType, throwIfAborted } from '../binding/errors';
+import { parseBoolean } from '../args/validate';
 import { checkNotMarker, makeWayForMarker, writeFileMarker } from '../manifest';
 import { prepareFormat, type FormatJob } from './dispatch';
 import type { FormatOptions } from './registry';
@@ -37,7 +38,7 @@ interface Written {
   crc32c?: number;
 }
 
-async function serializeInto(target: string | Buffer, job: FormatJob, resolved: ResolvedOptions, marker: boolean): Promise<Written> {
+async function serializeInto(target: string | Buffer, job: FormatJob, resolved: ResolvedOptions, { marker }: { marker: boolean }): Promise<Written> {
   throwIfAborted(resolved.signal);
   return withStagedFile(openStaged(target, resolved), async (file) => {
     // The marker's checksum is computed as the bytes go by, not by reading the file back
@@ -63,7 +64,7 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
   }
   const o: FormatOptions = { ...options };
   const checked = checkPath(path);
-  if (o.marker !== undefined && typeof o.marker !== 'boolean') throw invalidArgType('options.marker', 'of type boolean', o.marker);
+  parseBoolean(o.marker, 'options.marker', undefined);
   if (o.marker === true) checkNotMarker(checked);
   const resolved = resolveOptions(o, { mkdir: true });
   const job = prepareFormat(data, o, typeof checked === 'string' ? checked : checked.toString(), FORMAT_WRITE_OPTION_NAMES);
@@ -78,7 +79,7 @@ export function write(data: unknown, path: PathLike, options?: FormatWriteOption
     if (o.marker !== true) resolved.order = ticket(key);
     return inFileOrder(key, async () => {
       const marker = o.marker === true;
-      const { bytes, rows, crc32c } = await serializeInto(target, job, resolved, marker);
+      const { bytes, rows, crc32c } = await serializeInto(target, job, resolved, { marker });
       const result: WriteResult = { path: target.toString(), format: job.format.name };
       if (bytes !== undefined) result.bytes = bytes;
       if (rows !== undefined) result.rows = rows;

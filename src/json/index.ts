@@ -79,7 +79,7 @@ export function serialize(value: unknown, format: JsonFormat, path: unknown): st
 export function writeJson(path: PathLike, value: unknown, options?: WriteJsonOptions): Promise<void> {
   const format = parseFormat(options);
   const text = serialize(value, format, path instanceof URL ? path.href : path);
-  return writeFileWith(path, text, format.rest, true);
+  return writeFileWith(path, text, format.rest, { mkdir: true });
 }
 
 export interface JsonParseError extends SyntaxError {

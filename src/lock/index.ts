@@ -10,7 +10,8 @@ import { abortError, invalidArgType, outOfRange, type NodeStyleError } from '../
 import { native, type NativeWriteOptions } from '../binding/native';
 import { checkPath, type PathLike } from '../args/target';
 import { fdReleased, HANDED_OUT_IDLE_MS, retryOnFdExhaustion } from '../binding/fd-wait';
-import { checkOptionNames, parseBoolean, parseInteger } from '../file/options';
+import { checkOptionNames } from '../file/options';
+import { parseBoolean, parseInteger } from '../args/validate';
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
@@ -86,7 +87,7 @@ export function checkTimeout(value: unknown, name: string, fallback: number): nu
 }
 
 function checkOffset(value: unknown, name: string, fallback: number, min: number): number {
-  return parseInteger(value, name, fallback, min, Number.MAX_SAFE_INTEGER);
+  return parseInteger(value, name, fallback, min);
 }
 
 function parseOptions(options: unknown, defaults: { timeout: number; mkdir?: boolean }): Request {
@@ -353,8 +354,11 @@ function timeoutError(handle: LockHandle, path: string | Buffer, request: Reques
   );
 }
 
-/** Takes the lock; `wait: false` resolves to `null` when it is busy. */
-async function acquire(path: string | Buffer, request: Request, wait: boolean): Promise<FileLock | null> {
+/** `wait`: until the lock is free (or the timeout); `try`: `null` at once when it is busy. */
+type Acquire = 'wait' | 'try';
+
+/** Takes the lock, waiting or not as `how` says. */
+async function acquire(path: string | Buffer, request: Request, how: Acquire): Promise<FileLock | null> {
   const start = performance.now();
   const { signal } = request;
   if (signal?.aborted) throw lockAbortError(path, signal);
@@ -365,7 +369,7 @@ async function acquire(path: string | Buffer, request: Request, wait: boolean): 
   const fdWait = { totalMs: Math.max(0, start + request.timeout - performance.now()), idleMs: HANDED_OUT_IDLE_MS };
   const now = await retryOnFdExhaustion(async () => native().lockNow(path, request.shared, request.offset, request.length, request.mkdir), fdWait);
   if (now) return new FileLock(path, now, request);
-  if (!wait) return null;
+  if (how === 'try') return null;
   const handle = openHandle(path, request);
   try {
     // It may have been released in between.
@@ -437,7 +441,7 @@ export function lockRequest(timeout: number, signal: AbortSignal | undefined, mk
 
 /** @internal */
 export async function acquireWith(path: string | Buffer, request: Request): Promise<FileLock> {
-  return (await acquire(path, request, true)) as FileLock;
+  return (await acquire(path, request, 'wait')) as FileLock;
 }
 
 /**
@@ -447,13 +451,13 @@ export async function acquireWith(path: string | Buffer, request: Request): Prom
  */
 export function lock(path: PathLike, options?: LockOptions): Promise<FileLock> {
   const request = parseOptions(options, { timeout: 30_000 });
-  return acquire(checkPath(path), request, true) as Promise<FileLock>;
+  return acquire(checkPath(path), request, 'wait') as Promise<FileLock>;
 }
 
 /** Takes the lock if it is free right now; resolves to `null` when it is held. */
 export function tryLock(path: PathLike, options?: LockOptions): Promise<FileLock | null> {
   const request = parseOptions(options, { timeout: 0 });
-  return acquire(checkPath(path), request, false);
+  return acquire(checkPath(path), request, 'try');
 }
 
 /** Runs `fn` holding the lock and releases it when `fn` settles, on return and on throw. */
@@ -464,7 +468,7 @@ export function withLock<T>(path: PathLike, fn: (lock: FileLock) => T | PromiseL
 }
 
 async function holdWhile<T>(path: string | Buffer, request: Request, fn: (lock: FileLock) => T | PromiseLike<T>): Promise<Awaited<T>> {
-  const held = (await acquire(path, request, true)) as FileLock;
+  const held = (await acquire(path, request, 'wait')) as FileLock;
   try {
     return await runHolding(held, () => fn(held));
   } finally {

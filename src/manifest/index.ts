@@ -4,11 +4,13 @@
 // in use: Hadoop's classic committer (readers test that `_SUCCESS` exists) and the
 // S3A committers' JSON (`name`, `timestamp`, `hostname`, `committer`, `filenames`).
 
+import { inParallel } from '../async/pool';
 import { statSync } from 'node:fs';
 import { constants as osConstants, hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { openAtomic, type AtomicFile, type OpenOptions } from '../file/atomic-file';
 import { invalidArgType, type NodeStyleError } from '../binding/errors';
+import { parseBoolean } from '../args/validate';
 import { checkOptionNames } from '../file/options';
 import { native } from '../binding/native';
 import { checkPath, withTarget, type PathLike } from '../args/target';
@@ -96,10 +98,13 @@ export function serializeManifest(manifest: Manifest): Buffer {
   return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-/** A manifest entry name that stays inside its directory (manifests are input too). */
+/**
+ * A manifest entry name that is a part name (manifests are input too): the same rule as
+ * `stage.write`'s, the core's (dataset.rs `part_name_problem`), so nothing a manifest
+ * lists can point outside its directory.
+ */
 function safeName(name: unknown): name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.includes('\0') || name.includes('\\') || name.startsWith('/')) return false;
-  return name.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  return typeof name === 'string' && native().partNameProblem(name) === null;
 }
 
 // --- single files: write(data, path, {marker: true}) -------------------------------
@@ -352,14 +357,10 @@ export async function verifyAgainst(place: VerifyPlace, marker: MarkerRead, only
     entries = entries.filter((f) => f.name === only);
     if (entries.length === 0) result.problems.push({ name: only, code: 'ENOTLISTED', message: `${only} is not listed in ${place.markerPath}` });
   }
-  const queue = [...entries];
-  const worker = async (): Promise<void> => {
-    for (let entry = queue.shift(); entry; entry = queue.shift()) {
-      const found = await place.check(entry);
-      if (found) result.problems.push(found);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(place.concurrency, entries.length) }, worker));
+  await inParallel(entries.length, place.concurrency, async (i) => {
+    const found = await place.check(entries[i]!);
+    if (found) result.problems.push(found);
+  });
   result.checked = entries.length;
   if (only === undefined) {
     const listed = new Set(manifest.files.map((f) => f.name));
@@ -466,8 +467,7 @@ export function verify(dirOrFile: PathLike, options: VerifyOptions = {}): Promis
   const path = String(checkPath(dirOrFile, 'dir'));
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
   checkOptionNames(options, VERIFY_OPTION_NAMES, []);
-  const checksums = options.checksums ?? true;
-  if (typeof checksums !== 'boolean') throw invalidArgType('options.checksums', 'of type boolean', checksums);
+  const checksums = parseBoolean(options.checksums ?? true, 'options.checksums', true);
   return verifyPath(path, checksums);
 }
 

@@ -37,7 +37,7 @@ const store = lazy(() => require('../store/index') as typeof Store);
 // --- routed: a local path or an object-store URL ------------------------------------
 
 export const writeFile = ((path: unknown, data: unknown, options?: unknown) =>
-  isRemoteUrl(path) ? store().writeFile(path, data, options, false) : writeFileLocal(path as never, data as never, options as never)) as typeof writeFileLocal;
+  isRemoteUrl(path) ? store().writeFile(path, data, options, { compat: false }) : writeFileLocal(path as never, data as never, options as never)) as typeof writeFileLocal;
 
 type Callback = (err?: Error | null) => void;
 
@@ -45,7 +45,7 @@ type Callback = (err?: Error | null) => void;
 export const writeFileAtomic = ((path: unknown, data: unknown, options?: unknown, callback?: Callback) => {
   if (!isRemoteUrl(path)) return writeFileAtomicLocal(path as never, data as never, options as never, callback);
   const [opts, cb] = typeof options === 'function' ? [undefined, options as Callback] : [options, callback];
-  const written = store().writeFile(path, data, opts, true);
+  const written = store().writeFile(path, data, opts, { compat: true });
   return typeof cb === 'function' ? written.then(() => cb(undefined), (err: Error) => cb(err)) : written;
 }) as typeof writeFileAtomicLocal;
 

@@ -9,7 +9,7 @@
 
 import type { promises as fsp } from 'node:fs';
 import { abortError, invalidArgType } from '../binding/errors';
-import { parseInteger } from '../file/options';
+import { parseBoolean, parseInteger } from '../args/validate';
 import type { Location, Scheme } from './url';
 
 /** The store options as the caller gives them, unchecked (documented in index.d.ts, `StoreOptions`). */
@@ -85,20 +85,20 @@ export function parseStoreOptions(options: unknown, scheme: Scheme): ParsedStore
   const client = o[name] as Record<string, unknown> | null | undefined;
   const [method, what] = CLIENT_SHAPE[scheme];
   if (client !== undefined && (client === null || typeof client[method] !== 'function')) throw invalidArgType(`options.${name}`, what, client);
-  if (o.forcePathStyle !== undefined && typeof o.forcePathStyle !== 'boolean') throw invalidArgType('options.forcePathStyle', 'of type boolean', o.forcePathStyle);
+  const forcePathStyle = parseBoolean(o.forcePathStyle, 'options.forcePathStyle', undefined);
   if (o.ifNoneMatch !== undefined && o.ifNoneMatch !== '*') throw invalidArgType('options.ifNoneMatch', "'*' (no other value is supported)", o.ifNoneMatch);
   if (o.ifMatch !== undefined && (typeof o.ifMatch !== 'string' || o.ifMatch === '')) throw invalidArgType('options.ifMatch', 'a version string (an ETag, or a GCS generation)', o.ifMatch);
   if (o.ifMatch !== undefined && o.ifNoneMatch !== undefined) throw invalidArgType('options.ifMatch', 'absent when ifNoneMatch is given (one condition per write)', o.ifMatch);
   if (scheme === 'gs' && o.ifMatch !== undefined && !/^[1-9]\d*$/.test(o.ifMatch)) throw invalidArgType('options.ifMatch', "a GCS generation (the result's `version`, digits)", o.ifMatch);
   if (o.contentType !== undefined && typeof o.contentType !== 'string') throw invalidArgType('options.contentType', 'a string', o.contentType);
-  if (o.trustConditionalWrites !== undefined && typeof o.trustConditionalWrites !== 'boolean') throw invalidArgType('options.trustConditionalWrites', 'of type boolean', o.trustConditionalWrites);
+  const trust = parseBoolean(o.trustConditionalWrites, 'options.trustConditionalWrites', undefined);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', o.signal);
   // `exclusive: true`, the local create-only flag, means the same on a store.
   const exclusive = (o as { exclusive?: unknown }).exclusive === true;
   if (exclusive && o.ifMatch !== undefined) throw invalidArgType('options.ifMatch', 'absent with exclusive: true (create only)', o.ifMatch);
   return {
     client: client ?? undefined,
-    forcePathStyle: o.forcePathStyle,
+    forcePathStyle,
     ifNoneMatch: o.ifNoneMatch ?? (exclusive ? '*' : undefined),
     ifMatch: o.ifMatch,
     multipartThreshold: parseInteger(o.multipartThreshold, 'options.multipartThreshold', 16 * MiB, MIN_PART, MAX_PART),
@@ -106,7 +106,7 @@ export function parseStoreOptions(options: unknown, scheme: Scheme): ParsedStore
     concurrency: parseInteger(o.concurrency, 'options.concurrency', 4, 1, 64),
     maxRetries: parseInteger(o.maxRetries, 'options.maxRetries', 10, 0, 1000),
     contentType: o.contentType,
-    trust: o.trustConditionalWrites ?? process.env.ATOMICWRITER_TRUST_CONDITIONAL_WRITES === '1',
+    trust: trust ?? process.env.ATOMICWRITER_TRUST_CONDITIONAL_WRITES === '1',
     signal: o.signal as AbortSignal | undefined,
   };
 }
@@ -232,19 +232,3 @@ export async function readRange(handle: fsp.FileHandle, position: number, length
   return buffer;
 }
 
-/** Runs `send(index)` for parts 0..count-1, `concurrency` at once, in order; one failure stops the rest. */
-export async function inParts(count: number, concurrency: number, send: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < count) await send(next++);
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, count) }, () =>
-      worker().catch((err: unknown) => {
-        failed = true;
-        throw err;
-      }),
-    ),
-  );
-}

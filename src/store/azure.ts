@@ -9,7 +9,8 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { clientId, codeForStatus, inParts, isStoreError, loadPeer, readRange, storeError, type ObjectInfo, type ObjectStore, type ParsedStoreOptions, type StoreResult, type StoredObject } from './adapter';
+import { inParallel } from '../async/pool';
+import { clientId, codeForStatus, isStoreError, loadPeer, readRange, storeError, type ObjectInfo, type ObjectStore, type ParsedStoreOptions, type StoreResult, type StoredObject } from './adapter';
 import type { Location } from './url';
 
 // The SDK's types are not a dependency of ours: the few shapes used.
@@ -103,7 +104,7 @@ async function put(loc: Location, file: string, o: ParsedStoreOptions): Promise<
     // Block ids are per upload (a random run id): racing writers' uncommitted blocks never mix.
     const run = randomBytes(12).toString('hex');
     const ids = Array.from({ length: count }, (_, i) => Buffer.from(`${run}-${String(i).padStart(6, '0')}`).toString('base64'));
-    await inParts(count, o.concurrency, async (index) => {
+    await inParallel(count, o.concurrency, async (index) => {
       const position = index * blockSize;
       const body = await readRange(handle, position, Math.min(blockSize, size - position));
       const md5 = createHash('md5').update(body).digest();

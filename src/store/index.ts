@@ -6,16 +6,18 @@
 // succeeded or not. Create-only and compare-and-swap writes first pass the probe
 // (probe.ts). Loaded by the router (src/route.ts) on the first remote target.
 
+import { inParallel } from '../async/pool';
 import { mkdtempSync, rmSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { invalidArgType } from '../binding/errors';
+import { parseBoolean } from '../args/validate';
 import { DATASET_OPTION_NAMES, writeDataset as writeDatasetLocal, type DatasetOptions, type DatasetResult, type Stage } from '../dataset';
 import { MARKER, VERIFY_OPTION_NAMES, parseMarker, serializeManifest, verifyAgainst, type Manifest, type MarkerRead, type ManifestFile, type VerifyOptions, type VerifyPlace, type VerifyProblem, type VerifyResult } from '../manifest';
 import { checkFormatOptionNames, pickFormat } from '../formats/registry';
 import { checkOptionNames, FORMAT_WRITE_OPTION_NAMES, resolveOptions } from '../file/options';
 import { openStaged } from '../file/atomic-file';
-import { progressOptions } from '../file/source';
+import { progressOptions } from '../file/progress';
 import { AtomicWriteStream, parseHighWaterMark, type WriteStreamOptions } from '../file/stream';
 import { resolveTarget } from '../args/target';
 import { write as writeLocal, type FormatWriteOptions, type WriteResult } from '../formats/write';
@@ -119,12 +121,12 @@ function nameOf(path: unknown): string {
 
 // --- whole files ------------------------------------------------------------------
 
-export function writeFile(path: unknown, data: unknown, options: unknown, compat: boolean): Promise<StoreResult> {
+export function writeFile(path: unknown, data: unknown, options: unknown, { compat }: { compat: boolean }): Promise<StoreResult> {
   const t = target(path, options);
   return staged(
     t.loc,
     options,
-    (st) => writeFileWith(st.file, data, forStaging(options), false, compat),
+    (st) => writeFileWith(st.file, data, forStaging(options), { mkdir: false, compat }),
     (_, st) => put(t, t.loc, st.file, t.o),
   );
 }
@@ -132,7 +134,7 @@ export function writeFile(path: unknown, data: unknown, options: unknown, compat
 export function writeJson(path: unknown, value: unknown, options: unknown): Promise<StoreResult> {
   const format = parseFormat(options);
   const text = serialize(value, format, nameOf(path));
-  return writeFile(path, text, format.rest, false);
+  return writeFile(path, text, format.rest, { compat: false });
 }
 
 function markerKey(key: string): string {
@@ -144,7 +146,7 @@ function markerKey(key: string): string {
 async function uploadManifest(t: Target, key: string, manifest: Manifest, etags: Map<string, string>, st: Staging): Promise<StoreResult> {
   const files = manifest.files.map((f) => ({ ...f, etag: etags.get(f.name) }));
   const local = join(st.dir, `${MARKER}.remote`);
-  await writeFileWith(local, serializeManifest({ ...manifest, files }), { fsync: false }, false);
+  await writeFileWith(local, serializeManifest({ ...manifest, files }), { fsync: false }, { mkdir: false });
   return t.store.put(at(t.loc, key), local, { ...unconditional(t.o), contentType: 'application/json' });
 }
 
@@ -272,7 +274,7 @@ export function updateJson<T>(path: unknown, fn: (current: T) => T | undefined |
         await staged(
           t.loc,
           options,
-          (st) => writeFileWith(st.file, text, { fsync: false }, false),
+          (st) => writeFileWith(st.file, text, { fsync: false }, { mkdir: false }),
           (_, st) => put(t, t.loc, st.file, { ...t.o, ...condition }),
         );
         return next;
@@ -310,15 +312,12 @@ export function writeDataset(dir: unknown, fn: (stage: Stage) => unknown, option
       // Readers poll for _SUCCESS: retire the old one before any part changes.
       if (marker) await t.store.remove(at(loc, mkey), t.o);
       const etags = new Map<string, string>();
-      const queue = [...written.files];
       const one = { ...unconditional(t.o), concurrency: 1 };
-      const worker = async (): Promise<void> => {
-        for (let f = queue.shift(); f; f = queue.shift()) {
-          const uploaded = await t.store.put(at(loc, `${loc.key}${f.name}`), join(st.file, f.name), one);
-          etags.set(f.name, uploaded.etag);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(t.o.concurrency, queue.length) }, worker));
+      await inParallel(written.files.length, t.o.concurrency, async (i) => {
+        const f = written.files[i]!;
+        const uploaded = await t.store.put(at(loc, `${loc.key}${f.name}`), join(st.file, f.name), one);
+        etags.set(f.name, uploaded.etag);
+      });
       const files = written.files.map((f) => ({ ...f, etag: etags.get(f.name) }));
       if (written.manifest) await uploadManifest(t, mkey, written.manifest, etags, st);
       return { path: loc.url, files, manifest: written.manifest ? { ...written.manifest, files } : null };
@@ -381,8 +380,7 @@ async function checkObject(t: Target, prefix: Location, entry: ManifestFile & { 
 export function verify(path: unknown, options: VerifyOptions | undefined): Promise<VerifyResult> {
   checkOptionNames(options, [...VERIFY_OPTION_NAMES, ...STORE_NAMES], []);
   const t = target(path, options, true);
-  const checksums = options?.checksums ?? true;
-  if (typeof checksums !== 'boolean') throw invalidArgType('options.checksums', 'of type boolean', checksums);
+  const checksums = parseBoolean(options?.checksums ?? true, 'options.checksums', true);
   return (async () => {
     const { prefix, only } = await locate(path, t);
     const place: VerifyPlace = {

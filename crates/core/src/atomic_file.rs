@@ -20,6 +20,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// How one atomic write publishes its file; the default is a write without syncs.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Permission bits of the published file; default: the existing file's, else
@@ -51,10 +52,12 @@ pub struct Options {
 }
 
 impl Options {
+    /// The options of a durable write: data synced before the rename, the directory after.
     pub fn durable() -> Options {
         Options { fsync: true, ..Options::default() }
     }
 
+    /// The [`Durability`] level these options ask for.
     pub fn durability(&self) -> Durability {
         match (self.fsync, self.data_only) {
             (false, _) => Durability::None,
@@ -71,6 +74,8 @@ enum Temp {
     Named(OsString),
 }
 
+/// One file being written: a temp in the target's directory, published whole by
+/// [`AtomicFile::commit`], removed by [`AtomicFile::abort`] or when dropped.
 pub struct AtomicFile {
     target: Target,
     dir: Dir,
@@ -175,6 +180,7 @@ impl AtomicFile {
         Ok(atomic)
     }
 
+    /// The path the file is published at.
     pub fn target_path(&self) -> PathBuf {
         self.target.path()
     }
@@ -187,6 +193,7 @@ impl AtomicFile {
         }
     }
 
+    /// Writes all of `buf` to the temp (retrying short writes).
     pub fn write(&mut self, buf: &[u8]) -> Result<()> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
@@ -548,11 +555,14 @@ pub(crate) fn mkdir_durable(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, unix))]
+// Run on every OS (Windows under Wine in CI); the ones that need POSIX modes, links
+// or FIFOs say so.
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::target::resolve;
     use crate::test_support::TempDir;
+    #[cfg(unix)]
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     fn entries(dir: &Path) -> Vec<String> {
@@ -571,6 +581,7 @@ mod tests {
         assert_eq!(entries(tmp.path()), vec!["f"]);
     }
 
+    #[cfg(unix)] // POSIX modes
     #[test]
     fn both_temp_kinds_publish() {
         for named in [false, true] {
@@ -609,6 +620,7 @@ mod tests {
         assert_eq!(entries(tmp.path()), vec!["f"]);
     }
 
+    #[cfg(unix)] // POSIX modes
     #[test]
     fn keeps_existing_mode_and_applies_given_mode() {
         let tmp = TempDir::new();
@@ -651,6 +663,7 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"x");
     }
 
+    #[cfg(unix)] // a 300-byte name: Windows answers with its own error for that
     #[test]
     fn a_directory_that_mkdir_cannot_make_is_named_with_the_mkdir() {
         // The second missing directory has a name no filesystem takes: its mkdir fails
@@ -725,6 +738,7 @@ mod tests {
         assert_eq!(err.code(), "EISDIR");
     }
 
+    #[cfg(unix)] // symlinks
     #[test]
     fn writes_through_symlinks() {
         let tmp = TempDir::new();
@@ -738,6 +752,7 @@ mod tests {
         assert_eq!(std::fs::read(tmp.path().join("created")).unwrap(), b"made");
     }
 
+    #[cfg(unix)] // POSIX modes
     #[test]
     fn commit_external_publishes_a_recreated_temp() {
         let tmp = TempDir::new();
@@ -753,6 +768,7 @@ mod tests {
         assert_eq!(entries(tmp.path()), vec!["f"]);
     }
 
+    #[cfg(unix)] // symlinks
     #[test]
     fn commit_external_refuses_a_symlink_at_the_temp() {
         let tmp = TempDir::new();

@@ -22,19 +22,23 @@ impl Default for Crc32c {
 }
 
 impl Crc32c {
+    /// A CRC32C with nothing hashed yet.
     pub fn new() -> Crc32c {
         Crc32c(!0)
     }
 
+    /// Adds `data` to the checksum.
     pub fn update(&mut self, data: &[u8]) {
         self.0 = update(self.0, data);
     }
 
+    /// The CRC32C of everything added so far.
     pub fn value(&self) -> u32 {
         !self.0
     }
 }
 
+/// The CRC32C (Castagnoli) of `data`, as GCS and S3 report it.
 pub fn crc32c(data: &[u8]) -> u32 {
     let mut crc = Crc32c::new();
     crc.update(data);
@@ -44,7 +48,9 @@ pub fn crc32c(data: &[u8]) -> u32 {
 /// Size and checksum of a file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest {
+    /// Length of the content.
     pub bytes: u64,
+    /// CRC32C of the content.
     pub crc32c: u32,
 }
 

@@ -86,13 +86,13 @@ fn directories() -> &'static Mutex<HashMap<DirKey, Slot>> {
 
 /// A commit in `dir` that is about to rename. Register before the rename, call
 /// [`PendingRename::renamed`] after it; dropping it (the rename failed) unregisters.
-pub struct PendingRename {
+pub(crate) struct PendingRename {
     key: DirKey,
     slot: Slot,
     renamed: bool,
 }
 
-pub fn before_rename(dir: &Dir) -> PendingRename {
+pub(crate) fn before_rename(dir: &Dir) -> PendingRename {
     let mut map = directories().lock().unwrap();
     let key = dir.key();
     let slot = map.entry(key).or_default().clone();
@@ -107,7 +107,7 @@ pub fn before_rename(dir: &Dir) -> PendingRename {
 impl PendingRename {
     /// Makes the rename just done in `dir` durable, sharing the fsync with concurrent
     /// commits.
-    pub fn renamed(mut self, dir: &Dir) -> io::Result<()> {
+    pub(crate) fn renamed(mut self, dir: &Dir) -> io::Result<()> {
         self.renamed = true;
         wait_or_sync(dir, &self.slot)
     }

@@ -28,8 +28,13 @@ use std::fs::File;
 /// What a write promises once it resolved; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
+    /// No sync: whole or not at all after a process crash, not after an OS crash.
     None,
+    /// The data synced before the rename (write-file-atomic's promise): the new name may
+    /// not survive an OS crash, but it never names a torn file.
     Data,
+    /// Data before the rename and the directory after it: once resolved, it survives an
+    /// OS crash or a power cut.
     #[default]
     Full,
 }
@@ -52,11 +57,14 @@ impl Durability {
 /// change while it is open (ext4's mount options, on remount) is read at commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filesystem {
+    /// btrfs (a named temp; two flushes).
     Btrfs,
+    /// xfs (one flush).
     Xfs,
     /// ext4, or ext2/ext3 through the ext4 driver (one magic number), on device `dev`;
     /// whether it journals, and how, is looked up at commit (see [`Filesystem::one_flush`]).
     Ext4 {
+        /// The device number (`st_dev`), which the mount facts are kept by.
         dev: u64,
     },
     /// Anything else, or not looked at (a write without a sync needs neither answer).
@@ -174,7 +182,7 @@ mod linux {
     /// Whether ext4 journals this file's data (`FS_JOURNAL_DATA_FL`, `chattr +j`). An
     /// error (an old kernel, a filesystem that does not answer) counts as yes: the
     /// two-flush protocol needs no answer.
-    pub fn journals_data(file: &File) -> bool {
+    pub(super) fn journals_data(file: &File) -> bool {
         const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
         const FS_JOURNAL_DATA_FL: libc::c_long = 0x0000_4000;
         let mut flags: libc::c_long = 0;
@@ -186,7 +194,7 @@ mod linux {
 
     /// One `fstatfs`, and on ext4 an `fstat` for the device number. A failure is
     /// `Other`: the full protocol, which needs no answer.
-    pub fn probe(fd: RawFd) -> Filesystem {
+    pub(super) fn probe(fd: RawFd) -> Filesystem {
         let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
         if unsafe { libc::fstatfs(fd, &mut fs) } != 0 {
             return Filesystem::Other;
@@ -272,7 +280,7 @@ mod linux {
 
     /// Journaled in inode 8, `data=ordered`, barriers, no async commit: see
     /// [`Ext4Mount`] for what is remembered and what is read at every commit.
-    pub fn ext4_journaled_ordered(dev: u64) -> bool {
+    pub(super) fn ext4_journaled_ordered(dev: u64) -> bool {
         let known = mounts().read().unwrap().get(&dev).cloned();
         if let Some(answer) = known.and_then(|mount| mount.allows_one_flush()) {
             return answer;
@@ -289,7 +297,7 @@ mod linux {
     /// The name of device `major:minor` in /proc/partitions' "major minor #blocks name"
     /// lines: the name /proc/fs/ext4 and /proc/fs/jbd2 use (inside a chroot or
     /// container /proc is more often there than /sys).
-    pub fn partition_name(partitions: &str, major: u32, minor: u32) -> Option<String> {
+    pub(super) fn partition_name(partitions: &str, major: u32, minor: u32) -> Option<String> {
         partitions.lines().find_map(|line| {
             let mut words = line.split_whitespace();
             let (ma, mi) = (words.next()?.parse::<u32>().ok()?, words.next()?.parse::<u32>().ok()?);
@@ -304,7 +312,7 @@ mod linux {
     /// `barrier` (the commit block goes with a pre-flush), and no
     /// `journal_async_commit` (which writes the commit block without waiting for the
     /// journal blocks).
-    pub fn options_allow(options: &str) -> bool {
+    pub(super) fn options_allow(options: &str) -> bool {
         let has = |word: &str| options.split_whitespace().any(|o| o == word);
         has("data=ordered") && has("barrier") && !has("nobarrier") && !has("journal_async_commit")
     }

@@ -6,21 +6,28 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// An OS error with the fields a Node error carries (`errno`, `syscall`, `path`, `dest`);
+/// `Display` reads as Node's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     /// Positive OS errno (Node reports it negated).
     pub errno: i32,
+    /// The call that failed, as Node names it (`open`, `rename`, `fsync`, ...).
     pub syscall: &'static str,
+    /// The path the call was about.
     pub path: Option<PathBuf>,
+    /// The second path of a two-path call (`rename`, `link`).
     pub dest: Option<PathBuf>,
     /// What the errno alone cannot say (what was found, why it was refused, what to
     /// do), shown after the Node-style message.
     pub detail: Option<String>,
 }
 
+/// The core's result: every failure is an [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// An error of `errno` from `syscall` on `path`.
     pub fn new(errno: i32, syscall: &'static str, path: Option<&Path>) -> Error {
         Error { errno, syscall, path: path.map(Path::to_path_buf), dest: None, detail: None }
     }
@@ -30,6 +37,7 @@ impl Error {
         Error::from_io(io::Error::last_os_error(), syscall, path)
     }
 
+    /// An `io::Error` from `syscall` on `path`, its OS code kept (Windows codes mapped to errno).
     pub fn from_io(err: io::Error, syscall: &'static str, path: &Path) -> Error {
         #[cfg(not(windows))]
         let errno = err.raw_os_error().unwrap_or(libc::EIO);
@@ -44,16 +52,19 @@ impl Error {
         Error::new(libc::EBADF, syscall, None)
     }
 
+    /// Names the destination of a two-path call.
     pub fn with_dest(mut self, dest: &Path) -> Error {
         self.dest = Some(dest.to_path_buf());
         self
     }
 
+    /// Adds what the errno alone cannot say.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Error {
         self.detail = Some(detail.into());
         self
     }
 
+    /// Node's code for the errno (`ENOENT`, `EEXIST`, ...).
     pub fn code(&self) -> &'static str {
         errno_code(self.errno)
     }
@@ -97,7 +108,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// The symbolic name Node uses for an errno.
-pub fn errno_code(errno: i32) -> &'static str {
+pub(crate) fn errno_code(errno: i32) -> &'static str {
     macro_rules! codes {
         ($($name:ident),* $(,)?) => {
             $(if errno == libc::$name { return stringify!($name); })*

@@ -6,6 +6,9 @@
 //! links / `renameat2(RENAME_NOREPLACE)` for create-only), then syncs the directory,
 //! one sync shared by concurrent commits. See [`AtomicFile`].
 
+// Every public item is documented, and nothing is `pub` that the crate does not export.
+#![deny(missing_docs, unreachable_pub)]
+
 pub(crate) mod atomic_file;
 pub mod checksum;
 pub mod dataset;
@@ -17,6 +20,7 @@ pub mod pool;
 pub mod publish_wait;
 pub mod reader;
 pub mod regular;
+pub(crate) mod set_aside;
 pub(crate) mod shared_file;
 pub mod sweep;
 pub(crate) mod sys;

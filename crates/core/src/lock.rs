@@ -32,9 +32,12 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
+/// Who may hold a lock at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Any number of shared holders, and no exclusive one.
     Shared,
+    /// One holder, and nobody else.
     Exclusive,
 }
 
@@ -43,11 +46,14 @@ pub enum Mode {
 /// lock names: the lock file itself stays empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Range {
+    /// First byte of the range.
     pub offset: u64,
+    /// Number of bytes; 0 is to the end of the file, however far it grows.
     pub length: u64,
 }
 
 impl Range {
+    /// The whole file (offset 0, to the end).
     pub const WHOLE: Range = Range { offset: 0, length: 0 };
 
     /// `fcntl` takes signed 64-bit offsets.
@@ -91,6 +97,8 @@ impl Mechanism {
 /// process uses `flock` directly.
 static OFD_MISSING: AtomicBool = AtomicBool::new(false);
 
+/// The mechanism a lock gets on this OS: OFD locks on Linux (unless the kernel lacks
+/// them), `flock` elsewhere on Unix, `LockFileEx` on Windows, std's locks otherwise.
 pub fn default_mechanism() -> Mechanism {
     if cfg!(target_os = "linux") && !OFD_MISSING.load(Ordering::Relaxed) {
         Mechanism::Ofd
@@ -103,9 +111,12 @@ pub fn default_mechanism() -> Mechanism {
     }
 }
 
+/// How a lock file is opened and what it locks.
 #[derive(Debug, Clone, Copy)]
 pub struct LockOptions {
+    /// Shared or exclusive.
     pub mode: Mode,
+    /// The bytes the lock covers.
     pub range: Range,
     /// Create missing parent directories of the lock file (and sync them).
     pub mkdir: bool,
@@ -157,22 +168,28 @@ impl LockFile {
         })
     }
 
+    /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The mode this handle locks with.
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
+    /// The range this handle locks.
     pub fn range(&self) -> Range {
         self.range
     }
 
+    /// The OS mechanism in use (it can change once, from OFD to `flock`, on a kernel
+    /// without OFD locks).
     pub fn mechanism(&self) -> Mechanism {
         Mechanism::from_u8(self.mechanism.load(Ordering::Relaxed))
     }
 
+    /// Whether this handle holds its lock now.
     pub fn is_held(&self) -> bool {
         self.held.load(Ordering::Acquire)
     }
@@ -319,7 +336,9 @@ mod sys_portable;
 #[cfg(not(any(unix, windows)))]
 use sys_portable as sys;
 
-#[cfg(all(test, unix))]
+/// Run on every OS (Windows under Wine in CI): what a lock promises is the same
+/// everywhere; only `mechanisms()` and the tests marked `cfg(unix)` differ.
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::TempDir;
@@ -338,18 +357,42 @@ mod tests {
     fn mechanisms() -> Vec<Mechanism> {
         if cfg!(target_os = "linux") {
             vec![Mechanism::Ofd, Mechanism::Flock]
+        } else if cfg!(windows) {
+            vec![Mechanism::LockFileEx]
         } else {
             vec![Mechanism::Flock]
         }
     }
 
+    /// A scratch directory, the lock file `name` in it, and a handle holding it exclusively.
+    fn held(name: &str, m: Mechanism) -> (TempDir, std::path::PathBuf, LockFile) {
+        let tmp = TempDir::new();
+        let path = tmp.path().join(name);
+        let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
+        assert!(holder.try_lock().unwrap(), "{m:?}");
+        (tmp, path, holder)
+    }
+
+    /// A scratch directory, the lock file `name` in it, and two handles on it (neither holding it).
+    fn two_handles(name: &str, m: Mechanism) -> (TempDir, LockFile, LockFile) {
+        let tmp = TempDir::new();
+        let path = tmp.path().join(name);
+        let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
+        let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+        (tmp, a, b)
+    }
+
+    #[test]
+    fn the_default_mechanism_is_the_platform_one() {
+        let tmp = TempDir::new();
+        let lock = LockFile::open(&tmp.path().join("m.lock"), &exclusive()).unwrap();
+        assert_eq!(lock.mechanism(), mechanisms()[0]);
+    }
+
     #[test]
     fn two_handles_in_one_process_exclude_each_other() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("a.lock");
-            let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let (_tmp, a, b) = two_handles("a.lock", m);
             assert!(a.try_lock().unwrap(), "{m:?}");
             assert!(!b.try_lock().unwrap(), "{m:?}: the second handle must be refused");
             a.unlock().unwrap();
@@ -405,10 +448,7 @@ mod tests {
     #[test]
     fn wait_is_woken_by_the_release() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("w.lock");
-            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            assert!(holder.try_lock().unwrap());
+            let (_tmp, path, holder) = held("w.lock", m);
             let waiter = Arc::new(LockFile::open_with(&path, &exclusive(), m).unwrap());
             let (tx, rx) = mpsc::channel();
             let w = waiter.clone();
@@ -424,10 +464,7 @@ mod tests {
     #[test]
     fn timeout_ends_the_wait_and_leaves_no_lock() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("t.lock");
-            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            assert!(holder.try_lock().unwrap());
+            let (_tmp, path, holder) = held("t.lock", m);
             let waiter = LockFile::open_with(&path, &exclusive(), m).unwrap();
             let start = Instant::now();
             let err = waiter.lock(&Interrupt::new(Some(Duration::from_millis(150)))).unwrap_err();
@@ -444,10 +481,7 @@ mod tests {
     #[test]
     fn cancel_ends_the_wait_from_another_thread() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("c.lock");
-            let holder = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            assert!(holder.try_lock().unwrap());
+            let (_tmp, path, holder) = held("c.lock", m);
             let waiters: Vec<_> = (0..8)
                 .map(|_| {
                     let lock = Arc::new(LockFile::open_with(&path, &exclusive(), m).unwrap());
@@ -475,10 +509,7 @@ mod tests {
 
     #[test]
     fn polling_fallback_waits_times_out_and_cancels() {
-        let tmp = TempDir::new();
-        let path = tmp.path().join("p.lock");
-        let holder = LockFile::open(&path, &exclusive()).unwrap();
-        assert!(holder.try_lock().unwrap());
+        let (_tmp, path, holder) = held("p.lock", default_mechanism());
         let waiter = LockFile::open(&path, &exclusive()).unwrap();
         let err = waiter.lock_with(&Interrupt::new(Some(Duration::from_millis(60))), true).unwrap_err();
         assert_eq!(err.errno, libc::ETIMEDOUT);
@@ -500,10 +531,7 @@ mod tests {
 
     #[test]
     fn cancel_before_the_wait_starts_wins() {
-        let tmp = TempDir::new();
-        let path = tmp.path().join("e.lock");
-        let holder = LockFile::open(&path, &exclusive()).unwrap();
-        assert!(holder.try_lock().unwrap());
+        let (_tmp, path, _holder) = held("e.lock", default_mechanism());
         let waiter = LockFile::open(&path, &exclusive()).unwrap();
         let interrupt = Interrupt::new(None);
         interrupt.cancel();
@@ -513,10 +541,7 @@ mod tests {
     #[test]
     fn many_cancels_racing_the_wait_never_hang() {
         // Cancel lands anywhere: before the thread blocks, while it blocks, as it wakes.
-        let tmp = TempDir::new();
-        let path = tmp.path().join("race.lock");
-        let holder = LockFile::open(&path, &exclusive()).unwrap();
-        assert!(holder.try_lock().unwrap());
+        let (_tmp, path, _holder) = held("race.lock", default_mechanism());
         for i in 0..200 {
             let lock = Arc::new(LockFile::open(&path, &exclusive()).unwrap());
             let interrupt = Interrupt::new(None);
@@ -532,6 +557,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn lock_path_that_is_a_symlink_is_refused() {
         let tmp = TempDir::new();
@@ -554,12 +580,11 @@ mod tests {
         assert!(nested.is_file(), "the lock file is never deleted");
     }
 
+    #[cfg(unix)]
     #[test]
     fn refuses_what_is_not_a_regular_file() {
         let tmp = TempDir::new();
-        let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let fifo = crate::test_support::make_fifo(&tmp.path().join("fifo"));
         assert_eq!(LockFile::open(&fifo, &exclusive()).unwrap_err().errno, libc::EINVAL);
         assert_eq!(LockFile::open(tmp.path(), &exclusive()).unwrap_err().errno, libc::EISDIR);
     }
@@ -572,6 +597,9 @@ mod tests {
         assert!(!tmp.path().join("b.lock").exists());
     }
 
+    // Unix only: a key is (device, inode) there; elsewhere it is the canonical path
+    // (lock/sys_portable.rs), so a hard link is another key.
+    #[cfg(unix)]
     #[test]
     fn same_file_gives_same_key() {
         let tmp = TempDir::new();
@@ -584,13 +612,13 @@ mod tests {
         assert_ne!(a.key(), c.key());
     }
 
+    // Unix only: the holder is asked of the kernel there (lock/holder.rs); LockFileEx
+    // cannot say who holds a range.
+    #[cfg(unix)]
     #[test]
     fn holder_is_reported() {
         for m in mechanisms() {
-            let tmp = TempDir::new();
-            let path = tmp.path().join("h.lock");
-            let a = LockFile::open_with(&path, &exclusive(), m).unwrap();
-            let b = LockFile::open_with(&path, &exclusive(), m).unwrap();
+            let (_tmp, a, b) = two_handles("h.lock", m);
             assert!(b.holder().is_none(), "{m:?}: nobody holds it yet");
             assert!(a.try_lock().unwrap());
             let holder = b.holder().expect("held");

@@ -23,6 +23,7 @@ pub struct Publishing {
     path: PathBuf,
 }
 
+/// Counts a write that may publish to `path` until the returned guard drops.
 pub fn begin(path: &Path) -> Publishing {
     *counts().get_or_insert_with(HashMap::new).entry(path.to_path_buf()).or_insert(0) += 1;
     Publishing { path: path.to_path_buf() }

@@ -20,7 +20,9 @@ pub const MARKER_LIMIT: u64 = 64 << 20;
 /// What a `_SUCCESS` turned out to be.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Marker {
+    /// There is no `_SUCCESS`.
     Missing,
+    /// A regular file's bytes.
     Text(Vec<u8>),
     /// Not a regular file (a link, a FIFO, a device, a directory): never read.
     NotRegular(FileKind),
@@ -36,10 +38,14 @@ pub struct Found {
     /// The part of the name where it was found to be missing or not what it should be
     /// (`sub` for `sub/passwd` when `sub` is a link); the whole name otherwise.
     pub at: String,
+    /// Size of what was found (0 unless a regular file).
     pub bytes: u64,
+    /// Its CRC32C, when asked for and it is a regular file.
     pub crc32c: Option<u32>,
 }
 
+/// A dataset directory opened for verification: marker and parts are read through its
+/// descriptor, no link followed.
 pub struct DatasetDir {
     dir: Dir,
 }
@@ -58,6 +64,8 @@ impl DatasetDir {
         Ok(DatasetDir { dir })
     }
 
+    /// What the dataset's `_SUCCESS` is, read (up to [`MARKER_LIMIT`]) only when it is a
+    /// regular file.
     pub fn read_marker(&self) -> Result<Marker> {
         let path = &self.dir.path.join(MARKER);
         let err = |syscall: &'static str| move |e: io::Error| Error::from_io(e, syscall, path);

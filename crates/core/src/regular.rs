@@ -102,19 +102,15 @@ fn open_nonblocking(path: &Path) -> std::io::Result<File> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use crate::test_support::TempDir;
+    use crate::test_support::dir_with_file;
 
     #[test]
     fn reads_regular_files_and_refuses_the_rest_without_blocking() {
-        let tmp = TempDir::new();
-        let file = tmp.path().join("f");
-        std::fs::write(&file, b"{}").unwrap();
+        let (tmp, file) = dir_with_file(b"{}");
         assert_eq!(read_regular(&file).unwrap(), b"{}");
         assert_eq!(read_regular(&tmp.path().join("missing")).unwrap_err().errno, libc::ENOENT);
         assert_eq!(read_regular(tmp.path()).unwrap_err().errno, libc::EISDIR);
-        let fifo = tmp.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let fifo = crate::test_support::make_fifo(&tmp.path().join("fifo"));
         let err = read_regular(&fifo).unwrap_err();
         assert_eq!(err.errno, libc::EINVAL);
         assert!(err.to_string().contains("is a FIFO"), "{err}");

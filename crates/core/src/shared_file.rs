@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// An [`AtomicFile`] shared between JS and the core's threads: writes and the commit take
+/// turns, and an abort requested during a write takes effect when that write returns.
 pub struct SharedFile {
     slot: Mutex<Option<AtomicFile>>,
     abort_requested: AtomicBool,
@@ -16,14 +18,17 @@ pub struct SharedFile {
 }
 
 impl SharedFile {
+    /// Shares `file`.
     pub fn new(file: AtomicFile) -> SharedFile {
         SharedFile { temp_path: file.temp_path(), slot: Mutex::new(Some(file)), abort_requested: AtomicBool::new(false) }
     }
 
+    /// The temp's path, if it has one (a named temp).
     pub fn temp_path(&self) -> Option<&PathBuf> {
         self.temp_path.as_ref()
     }
 
+    /// Writes all of `buf` to the temp (`ECANCELED` once an abort was requested).
     pub fn write(&self, buf: &[u8]) -> Result<()> {
         let mut slot = self.slot.lock().unwrap();
         self.honour_abort(&mut slot)?;
@@ -92,20 +97,17 @@ impl SharedFile {
     }
 }
 
-#[cfg(all(test, unix))]
+/// Run on every OS (Windows under Wine in CI).
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::atomic_file::Options;
     use crate::target::resolve;
-    use crate::test_support::TempDir;
+    use crate::test_support::{dir_with_file, named_temp};
 
     #[test]
     fn abort_during_a_write_removes_the_temp_when_the_write_returns() {
-        let tmp = TempDir::new();
-        let path = tmp.path().join("f");
-        std::fs::write(&path, b"old").unwrap();
-        let opts = Options { named_temp: true, ..Options::durable() };
-        let shared = Arc::new(SharedFile::new(AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap()));
+        let (_tmp, path) = dir_with_file(b"old");
+        let shared = Arc::new(SharedFile::new(AtomicFile::create(resolve(&path).unwrap(), &named_temp()).unwrap()));
         let temp = shared.temp_path().unwrap().clone();
         let writer = {
             let shared = shared.clone();

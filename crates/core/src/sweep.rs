@@ -18,6 +18,7 @@
 
 use crate::dataset::{is_dataset, remove_tree};
 use crate::error::{Error, Result};
+use crate::set_aside;
 use crate::sys::{self, Dir, EntryInfo, FileKind};
 use crate::temp_name::{is_temp_name, set_aside_target};
 use std::ffi::OsStr;
@@ -27,6 +28,9 @@ use std::time::{Duration, SystemTime};
 /// Mode of a staging directory until it is published (see `dataset.rs`).
 const STAGING_MODE: u32 = 0o700;
 
+/// Removes this library's temps and staging directories in `dir` older than `older_than` that
+/// no live writer holds, and settles set-aside old versions; with `dry_run`, only lists them.
+/// Returns the paths removed (or that would be).
 pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<PathBuf>> {
     // A link on the way is followed only under the rule writes follow: a link another
     // user planted in /tmp never makes root sweep a directory of its choosing.
@@ -46,7 +50,7 @@ pub fn sweep(dir: &Path, older_than: Duration, dry_run: bool) -> Result<Vec<Path
             continue;
         }
         if let Some(target) = set_aside_target(&name) {
-            if info.kind == FileKind::Dir && settle_set_aside(&handle, dir, &name, &target, dry_run)? {
+            if info.kind == FileKind::Dir && set_aside::settle(&handle, dir, &name, &target, dry_run)? {
                 removed.push(dir.join(&name));
             }
             continue;
@@ -126,38 +130,6 @@ fn unlink_if_same(parent: &Dir, name: &OsStr, info: &EntryInfo) -> std::io::Resu
         Some(now) if now.id == info.id && now.kind == FileKind::File => parent.unlink(name),
         _ => Ok(()),
     }
-}
-
-/// A dataset version set aside by a publish without an atomic swap (see dataset.rs):
-/// debris once the target exists again (removed, if it is a dataset: returns true),
-/// else the only complete version left by a crash between the two renames, which is
-/// put back.
-fn settle_set_aside(handle: &Dir, dir: &Path, name: &OsStr, target: &OsStr, dry_run: bool) -> Result<bool> {
-    let target_exists = handle.lstat_entry(target).map_err(|e| Error::from_io(e, "stat", &dir.join(target)))?.is_some();
-    if target_exists {
-        // Only a dataset: what `replace: 'any'` set aside is the user's to remove.
-        if !handle.open_dir(name).and_then(|d| is_dataset(&d)).unwrap_or(false) {
-            return Ok(false);
-        }
-        if dry_run {
-            return Ok(true);
-        }
-        return match remove_tree(handle, name) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::from_io(e, "unlink", &dir.join(name))),
-        };
-    }
-    if dry_run {
-        return Ok(false);
-    }
-    // A writer that publishes meanwhile wins: renaming onto its non-empty directory fails.
-    match handle.rename(name, target) {
-        Ok(()) => handle.sync().map_err(|e| Error::from_io(e, "fsync", dir))?,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST | libc::ENOENT)) => {}
-        Err(e) => return Err(Error::from_io(e, "rename", &dir.join(name)).with_dest(&dir.join(target))),
-    }
-    Ok(false)
 }
 
 #[cfg(all(test, unix))]

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 /// Linux's own limit on links followed while resolving one path.
 const MAX_SYMLINKS: usize = 40;
 
+/// Where a write lands: the resolved directory and the final name in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The directory the file lives in, canonical when it exists.
@@ -27,6 +28,7 @@ pub struct Target {
 }
 
 impl Target {
+    /// The directory joined with the name.
     pub fn path(&self) -> PathBuf {
         self.dir.join(&self.name)
     }

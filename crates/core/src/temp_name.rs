@@ -15,6 +15,7 @@ const RANDOM_HEX: usize = 16;
 /// NAME_MAX on every filesystem we target.
 const NAME_MAX: usize = 255;
 
+/// A fresh temp name for `target_name`: `.<name>.aw<16 random hex>.tmp`, shortened to fit NAME_MAX.
 pub fn new_temp_name(target_name: &OsStr) -> OsString {
     let hex = format!("{:016x}", unpredictable_u64());
     let budget = NAME_MAX - 1 - TAG.len() - RANDOM_HEX - SUFFIX.len();

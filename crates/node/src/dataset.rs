@@ -224,9 +224,9 @@ pub fn open_dataset_reader(env: &Env, #[napi(ts_arg_type = "string | Buffer")] p
     run_async(env, move || reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) }))
 }
 
-/// Whether `name` has the shape of this library's temps (core `temp_name.rs`): a part
-/// of that name would be removed by `sweep`, so part names of that shape are refused.
+/// Why `name` cannot be a dataset part's name (core `dataset.rs` `part_name_problem`:
+/// relative, `/`-separated, inside the dataset, not shaped like a temp), or `null`.
 #[napi]
-pub fn is_temp_name(name: String) -> bool {
-    core::temp_name::is_temp_name(std::ffi::OsStr::new(&name))
+pub fn part_name_problem(name: String) -> Option<&'static str> {
+    core::dataset::part_name_problem(&name)
 }

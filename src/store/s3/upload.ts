@@ -8,7 +8,8 @@
 import { promises as fsp } from 'node:fs';
 import { throwIfAborted } from '../../binding/errors';
 import { native } from '../../binding/native';
-import { crc32cBase64, inParts, isConflict, readRange, type ParsedStoreOptions, type StoreResult } from '../adapter';
+import { inParallel } from '../../async/pool';
+import { crc32cBase64, isConflict, readRange, type ParsedStoreOptions, type StoreResult } from '../adapter';
 import type { Location } from '../url';
 import { clientFor, loadSdk, s3Error, type S3ClientLike } from './client';
 
@@ -98,7 +99,7 @@ async function multipart(client: S3ClientLike, loc: Location, file: string, size
   try {
     const count = Math.max(1, Math.ceil(size / options.partSize));
     const parts: Array<{ PartNumber: number; ETag: string; ChecksumCRC32C: string }> = new Array(count);
-    await inParts(count, options.concurrency, async (index) => {
+    await inParallel(count, options.concurrency, async (index) => {
       const position = index * options.partSize;
       const body = await readRange(handle, position, Math.min(options.partSize, size - position));
       const checksum = crc32cBase64(native().crc32c(body));

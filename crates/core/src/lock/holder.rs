@@ -10,6 +10,7 @@
 use super::{Mechanism, Mode, Range};
 use std::fs::File;
 
+/// Who holds a lock that conflicts with ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     /// The conflicting lock's mode.

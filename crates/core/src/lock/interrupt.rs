@@ -214,7 +214,7 @@ mod signal {
 
     /// The signal that interrupts our waits, installed on first use; `None` if every
     /// candidate is already claimed by someone else.
-    pub fn get() -> Option<libc::c_int> {
+    pub(super) fn get() -> Option<libc::c_int> {
         static SIGNAL: OnceLock<Option<libc::c_int>> = OnceLock::new();
         *SIGNAL.get_or_init(install)
     }
@@ -251,7 +251,7 @@ mod signal {
     }
 
     /// Worker threads inherit the mask of whoever started them.
-    pub fn unblock_on_this_thread(sig: libc::c_int) {
+    pub(super) fn unblock_on_this_thread(sig: libc::c_int) {
         unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
@@ -263,7 +263,7 @@ mod signal {
 
 #[cfg(not(unix))]
 mod signal {
-    pub fn get() -> Option<i32> {
+    pub(super) fn get() -> Option<i32> {
         None
     }
 }
@@ -295,7 +295,7 @@ mod watchdog {
         })
     }
 
-    pub fn watch(slot: Arc<Slot>) {
+    pub(super) fn watch(slot: Arc<Slot>) {
         let watch = get();
         let mut slots = watch.slots.lock().unwrap_or_else(|e| e.into_inner());
         // Finished waits are dropped here, so the list stays as short as the number
@@ -306,7 +306,7 @@ mod watchdog {
         watch.wake.notify_one();
     }
 
-    pub fn nudge() {
+    pub(super) fn nudge() {
         let watch = get();
         // Taking the list lock orders this notify after the watchdog's last scan.
         drop(watch.slots.lock().unwrap_or_else(|e| e.into_inner()));
@@ -349,5 +349,5 @@ mod watchdog {
 
 #[cfg(not(unix))]
 mod watchdog {
-    pub fn nudge() {}
+    pub(super) fn nudge() {}
 }

@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::path::Path;
 
-pub fn open(path: &Path, mode: Mode) -> Result<File> {
+pub(super) fn open(path: &Path, mode: Mode) -> Result<File> {
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(Error::new(libc::ELOOP, "open", Some(path)));
     }
@@ -23,11 +23,11 @@ pub fn open(path: &Path, mode: Mode) -> Result<File> {
     Ok(file)
 }
 
-pub fn key(_: &File, path: &Path) -> String {
+pub(super) fn key(_: &File, path: &Path) -> String {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).to_string_lossy().into_owned()
 }
 
-pub fn try_lock(file: &File, _: Mechanism, mode: Mode, _: Range) -> io::Result<bool> {
+pub(super) fn try_lock(file: &File, _: Mechanism, mode: Mode, _: Range) -> io::Result<bool> {
     let result = match mode {
         Mode::Shared => file.try_lock_shared(),
         Mode::Exclusive => file.try_lock(),
@@ -40,10 +40,10 @@ pub fn try_lock(file: &File, _: Mechanism, mode: Mode, _: Range) -> io::Result<b
 }
 
 /// std cannot interrupt a blocking lock: waits here poll `try_lock` instead.
-pub fn lock_blocking(_: &File, _: Mechanism, _: Mode, _: Range) -> io::Result<()> {
+pub(super) fn lock_blocking(_: &File, _: Mechanism, _: Mode, _: Range) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-pub fn unlock(file: &File, _: Mechanism, _: Range) -> io::Result<()> {
+pub(super) fn unlock(file: &File, _: Mechanism, _: Range) -> io::Result<()> {
     file.unlock()
 }

@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-pub fn open(path: &Path, mode: Mode) -> Result<File> {
+pub(super) fn open(path: &Path, mode: Mode) -> Result<File> {
     let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::new(libc::EINVAL, "open", Some(path)))?;
     // O_NONBLOCK|O_NOCTTY: opening a FIFO or a terminal planted at the path must
     // neither hang nor take a controlling tty; it is then refused below.
@@ -40,7 +40,7 @@ pub fn open(path: &Path, mode: Mode) -> Result<File> {
     Ok(file)
 }
 
-pub fn key(file: &File, path: &Path) -> String {
+pub(super) fn key(file: &File, path: &Path) -> String {
     match file.metadata() {
         Ok(m) => format!("{}:{}", m.dev(), m.ino()),
         Err(_) => path.to_string_lossy().into_owned(),
@@ -99,7 +99,7 @@ fn busy(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) || e.raw_os_error() == Some(libc::EWOULDBLOCK)
 }
 
-pub fn try_lock(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> io::Result<bool> {
+pub(super) fn try_lock(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> io::Result<bool> {
     loop {
         let result = match mechanism {
             Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLK, lock_type(mode), range).map(drop),
@@ -116,14 +116,14 @@ pub fn try_lock(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> 
 }
 
 /// Blocks in the kernel until the lock is granted; `EINTR` when a signal lands.
-pub fn lock_blocking(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> io::Result<()> {
+pub(super) fn lock_blocking(file: &File, mechanism: Mechanism, mode: Mode, range: Range) -> io::Result<()> {
     match mechanism {
         Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLKW, lock_type(mode), range).map(drop),
         _ => flock(file, flock_op(mode)),
     }
 }
 
-pub fn unlock(file: &File, mechanism: Mechanism, range: Range) -> io::Result<()> {
+pub(super) fn unlock(file: &File, mechanism: Mechanism, range: Range) -> io::Result<()> {
     loop {
         let result = match mechanism {
             Mechanism::Ofd => fcntl_lock(file, F_OFD_SETLK, libc::F_UNLCK as libc::c_int, range).map(drop),

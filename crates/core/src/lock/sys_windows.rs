@@ -10,7 +10,7 @@ use windows_sys::Win32::Foundation::ERROR_LOCK_VIOLATION;
 use windows_sys::Win32::Storage::FileSystem::{LockFileEx, UnlockFileEx, LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY};
 use windows_sys::Win32::System::IO::OVERLAPPED;
 
-pub use super::sys_portable::{key, open};
+pub(super) use super::sys_portable::{key, open};
 
 fn span(range: Range) -> (OVERLAPPED, u32, u32) {
     let mut overlapped: OVERLAPPED = unsafe { std::mem::zeroed() };
@@ -20,7 +20,7 @@ fn span(range: Range) -> (OVERLAPPED, u32, u32) {
     (overlapped, length as u32, (length >> 32) as u32)
 }
 
-pub fn try_lock(file: &File, _: Mechanism, mode: Mode, range: Range) -> io::Result<bool> {
+pub(super) fn try_lock(file: &File, _: Mechanism, mode: Mode, range: Range) -> io::Result<bool> {
     let (mut overlapped, low, high) = span(range);
     let mut flags = LOCKFILE_FAIL_IMMEDIATELY;
     if mode == Mode::Exclusive {
@@ -36,12 +36,12 @@ pub fn try_lock(file: &File, _: Mechanism, mode: Mode, range: Range) -> io::Resu
     Err(e)
 }
 
-pub fn lock_blocking(_: &File, _: Mechanism, _: Mode, _: Range) -> io::Result<()> {
+pub(super) fn lock_blocking(_: &File, _: Mechanism, _: Mode, _: Range) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 /// Windows unlocks exactly the range that was locked.
-pub fn unlock(file: &File, _: Mechanism, range: Range) -> io::Result<()> {
+pub(super) fn unlock(file: &File, _: Mechanism, range: Range) -> io::Result<()> {
     let (mut overlapped, low, high) = span(range);
     if unsafe { UnlockFileEx(file.as_raw_handle(), 0, low, high, &mut overlapped) } != 0 {
         return Ok(());

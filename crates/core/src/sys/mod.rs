@@ -4,12 +4,12 @@
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub use unix::*;
+pub(crate) use unix::*;
 
 #[cfg(windows)]
 mod windows;
 #[cfg(windows)]
-pub use windows::*;
+pub(crate) use windows::*;
 
 #[cfg(not(any(unix, windows)))]
 mod portable;
@@ -21,14 +21,14 @@ mod by_path;
 #[cfg(not(unix))]
 mod no_posix;
 #[cfg(not(unix))]
-pub use no_posix::*;
+pub(crate) use no_posix::*;
 
 /// Identity of a directory for group commit (see `dir_sync`): (device, inode) on Unix,
 /// a hash of the path where the OS gives no identity through std.
-pub type DirKey = (u64, u64);
+pub(crate) type DirKey = (u64, u64);
 
 /// A key from the path alone, where the OS gives no file identity through std.
-pub fn path_key(path: &std::path::Path) -> DirKey {
+pub(crate) fn path_key(path: &std::path::Path) -> DirKey {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     path.hash(&mut h);
@@ -49,13 +49,21 @@ pub struct EntryStat {
 /// What a directory entry is, seen without following a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link (never followed here).
     Symlink,
+    /// A named pipe.
     Fifo,
+    /// A Unix socket.
     Socket,
+    /// A character device.
     CharDevice,
+    /// A block device.
     BlockDevice,
+    /// Anything else.
     Other,
 }
 

@@ -15,7 +15,7 @@ use super::{path_key, DirKey, EntryInfo, EntryStat, FileKind};
 
 /// A POSIX rename never fails because a reader holds the target open (that is a
 /// Windows failure): there is nothing to retry.
-pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
+pub(crate) const DEFAULT_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
 pub struct Dir {
     fd: OwnedFd,
@@ -381,7 +381,7 @@ fn info_from_stat(st: &libc::stat) -> EntryInfo {
 /// (only the processes this one may inspect: all of them as root, its own user's
 /// otherwise); `None` where there is no `/proc`. `sweep` leaves such files alone: an
 /// orphaned temp that another program still reads is in use.
-pub fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
+pub(crate) fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::MetadataExt;
@@ -418,7 +418,7 @@ fn full_sync(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-pub fn fdatasync(file: &File) -> io::Result<()> {
+pub(crate) fn fdatasync(file: &File) -> io::Result<()> {
     #[cfg(target_os = "macos")]
     {
         full_sync(file.as_raw_fd())
@@ -430,42 +430,42 @@ pub fn fdatasync(file: &File) -> io::Result<()> {
     }
 }
 
-pub fn fsync(file: &File) -> io::Result<()> {
+pub(crate) fn fsync(file: &File) -> io::Result<()> {
     full_sync(file.as_raw_fd())
 }
 
-pub fn fchmod(file: &File, mode: u32) -> io::Result<()> {
+pub(crate) fn fchmod(file: &File, mode: u32) -> io::Result<()> {
     retry(|| unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) })?;
     Ok(())
 }
 
-pub fn fchown(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+pub(crate) fn fchown(file: &File, uid: u32, gid: u32) -> io::Result<()> {
     retry(|| unsafe { libc::fchown(file.as_raw_fd(), uid, gid) })?;
     Ok(())
 }
 
 /// Advisory lock that marks a named temp as in use, so `sweep` never removes the temp
 /// of a write that is still running, however long it takes.
-pub fn mark_in_use(file: &File) -> io::Result<()> {
+pub(crate) fn mark_in_use(file: &File) -> io::Result<()> {
     retry(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) })?;
     Ok(())
 }
 
 /// True when another open file holds the in-use mark.
-pub fn is_in_use(file: &File) -> bool {
+pub(crate) fn is_in_use(file: &File) -> bool {
     match retry(|| unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
         Ok(_) => false,
         Err(e) => e.raw_os_error() == Some(libc::EWOULDBLOCK),
     }
 }
 
-pub fn effective_ids() -> (u32, u32) {
+pub(crate) fn effective_ids() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
 /// Whether this process may keep set-user-ID and set-group-ID bits on a file it writes
 /// (`CAP_FSETID`; root has it unless it was dropped).
-pub fn may_keep_setid() -> bool {
+pub(crate) fn may_keep_setid() -> bool {
     #[cfg(target_os = "linux")]
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         if let Some(line) = status.lines().find(|l| l.starts_with("CapEff:")) {
@@ -479,7 +479,7 @@ pub fn may_keep_setid() -> bool {
 }
 
 /// Whether `gid` is this process's effective group or one of its supplementary groups.
-pub fn in_group(gid: u32) -> bool {
+pub(crate) fn in_group(gid: u32) -> bool {
     if unsafe { libc::getegid() } == gid {
         return true;
     }
@@ -494,7 +494,7 @@ pub fn in_group(gid: u32) -> bool {
 
 /// The process umask, read without changing it (`umask(2)` can only be read by
 /// setting it, which races with other threads creating files).
-pub fn umask() -> u32 {
+pub(crate) fn umask() -> u32 {
     #[cfg(target_os = "linux")]
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         if let Some(line) = status.lines().find(|l| l.starts_with("Umask:")) {
@@ -515,7 +515,7 @@ pub fn umask() -> u32 {
 /// Asks the kernel to start writing a range of `file` to the device now, without
 /// waiting (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`). Only a head start for the
 /// fdatasync that follows, never a durability step: errors are left to that fdatasync.
-pub fn start_writeback(file: &File, offset: u64, len: u64) {
+pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
     #[cfg(target_os = "linux")]
     unsafe {
         libc::sync_file_range(file.as_raw_fd(), offset as libc::off64_t, len as libc::off64_t, libc::SYNC_FILE_RANGE_WRITE);
@@ -526,7 +526,7 @@ pub fn start_writeback(file: &File, offset: u64, len: u64) {
 
 /// Writes every byte, looping on short writes (a single `write` moves at most
 /// 0x7ffff000 bytes on Linux).
-pub fn write_all(file: &File, mut buf: &[u8]) -> io::Result<()> {
+pub(crate) fn write_all(file: &File, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
         let chunk = buf.len().min(1 << 30);
         let n = unsafe { libc::write(file.as_raw_fd(), buf.as_ptr().cast(), chunk) };
@@ -545,7 +545,7 @@ pub fn write_all(file: &File, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-pub fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     #[cfg(target_os = "linux")]
     {
         let mut filled = 0;

@@ -45,7 +45,7 @@ use windows_sys::Win32::Storage::FileSystem as fs;
 /// How long a publish keeps retrying while another process holds the target open,
 /// unless the write says otherwise. A scanner or a reader holds a file for
 /// milliseconds; a few seconds cover a loaded machine without hiding a real hang.
-pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const SHARE_ALL: u32 = fs::FILE_SHARE_READ | fs::FILE_SHARE_WRITE | fs::FILE_SHARE_DELETE;
 /// The byte the in-use mark locks: past any real file (NTFS caps files below 2^63).
@@ -194,7 +194,7 @@ fn is_busy(e: &io::Error) -> bool {
 /// Runs `attempt` until it succeeds, fails for a reason other than a busy target, or
 /// `budget` is spent. Backoff doubles from 4 ms to 200 ms, each wait jittered to half
 /// to full length so that several writers retrying one file do not move in lock step.
-pub fn retry_busy(budget: Duration, target: &Path, mut attempt: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+pub(crate) fn retry_busy(budget: Duration, target: &Path, mut attempt: impl FnMut() -> io::Result<()>) -> io::Result<()> {
     let start = Instant::now();
     let mut wait = Duration::from_millis(4);
     loop {
@@ -241,21 +241,21 @@ fn held_open_by_another(path: &Path) -> bool {
     }
 }
 
-pub fn fdatasync(file: &File) -> io::Result<()> {
+pub(crate) fn fdatasync(file: &File) -> io::Result<()> {
     check(unsafe { fs::FlushFileBuffers(file.as_raw_handle()) })
 }
 
-pub fn fsync(file: &File) -> io::Result<()> {
+pub(crate) fn fsync(file: &File) -> io::Result<()> {
     fdatasync(file)
 }
 
 /// Windows files have no mode bits that a rename would carry; the one attribute
 /// (read-only) is left to the caller, as a read-only target cannot be replaced.
-pub fn fchmod(_file: &File, _mode: u32) -> io::Result<()> {
+pub(crate) fn fchmod(_file: &File, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-pub fn fchown(_file: &File, _uid: u32, _gid: u32) -> io::Result<()> {
+pub(crate) fn fchown(_file: &File, _uid: u32, _gid: u32) -> io::Result<()> {
     Ok(())
 }
 
@@ -269,14 +269,14 @@ fn lock_in_use_byte(file: &File, flags: u32) -> io::Result<()> {
 /// Marks a named temp as in use, so `sweep` leaves it alone. Directories (dataset
 /// staging) cannot be locked on Windows: `sweep` cannot tell those apart and relies on
 /// its age cutoff there.
-pub fn mark_in_use(file: &File) -> io::Result<()> {
+pub(crate) fn mark_in_use(file: &File) -> io::Result<()> {
     if file.metadata()?.is_dir() {
         return Ok(());
     }
     lock_in_use_byte(file, 0)
 }
 
-pub fn is_in_use(file: &File) -> bool {
+pub(crate) fn is_in_use(file: &File) -> bool {
     if file.metadata().map(|m| m.is_dir()).unwrap_or(true) {
         return false;
     }
@@ -287,18 +287,18 @@ pub fn is_in_use(file: &File) -> bool {
 }
 
 /// Windows has no umask; Node creates files `0o666` there.
-pub fn umask() -> u32 {
+pub(crate) fn umask() -> u32 {
     0
 }
 
 /// A head start for the data sync; nothing to do here.
-pub fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+pub(crate) fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
-pub fn write_all(mut file: &File, buf: &[u8]) -> io::Result<()> {
+pub(crate) fn write_all(mut file: &File, buf: &[u8]) -> io::Result<()> {
     file.write_all(buf)
 }
 
-pub fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     use windows_sys::Win32::Security::Cryptography::{BCryptGenRandom, BCRYPT_USE_SYSTEM_PREFERRED_RNG};
     let ok = buf
         .chunks_mut(u32::MAX as usize)
@@ -311,7 +311,7 @@ pub fn fill_random(buf: &mut [u8]) {
 /// Whether we run under Wine (its ntdll exports `wine_get_version`). Tests use it to
 /// relax exactly the assertions Wine does not implement faithfully.
 #[cfg(test)]
-pub fn is_wine() -> bool {
+pub(crate) fn is_wine() -> bool {
     use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
     let ntdll: Vec<u16> = "ntdll.dll".encode_utf16().chain(Some(0)).collect();
     unsafe {
@@ -321,7 +321,7 @@ pub fn is_wine() -> bool {
 }
 
 /// The errno Node reports for a Windows error code (libuv's `uv_translate_sys_error`).
-pub fn errno_from_os(code: i32) -> i32 {
+pub(crate) fn errno_from_os(code: i32) -> i32 {
     let code = code as u32;
     match code {
         win::ERROR_FILE_NOT_FOUND
@@ -366,7 +366,7 @@ pub(crate) fn not_a_directory() -> io::Error {
 }
 
 /// No portable way to see other processes' open files.
-pub fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
+pub(crate) fn open_file_ids() -> Option<std::collections::HashSet<(u64, u64)>> {
     None
 }
 

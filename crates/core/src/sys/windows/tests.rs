@@ -9,19 +9,13 @@
 use super::*;
 use crate::atomic_file::{write_file, AtomicFile, Options};
 use crate::dataset::{DatasetOptions, Staging};
-use crate::lock::{Interrupt, LockFile, LockOptions, Mechanism, Mode, Range};
+use crate::lock::{LockFile, LockOptions, Mode, Range};
 use crate::target::resolve;
-use crate::test_support::TempDir;
+use crate::test_support::{dir_with_file, entries, named_temp, TempDir};
 use std::collections::HashSet;
 use std::os::windows::fs::OpenOptionsExt;
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
 
 /// Opens `path` the way a scanner or a careless reader does: without delete sharing,
 /// so nobody can rename over it while the handle is open.
@@ -29,23 +23,13 @@ fn hold_without_delete_sharing(path: &Path) -> File {
     OpenOptions::new().read(true).share_mode(fs::FILE_SHARE_READ | fs::FILE_SHARE_WRITE).open(path).unwrap()
 }
 
+// The platform-neutral write tests (replace, abort and drop, mkdir, exclusive, failed
+// writes) live in atomic_file.rs and run here too; these are Windows' own.
+
 #[test]
 fn reports_whether_this_is_wine() {
     // Not an assertion: the log says which assertions below were relaxed.
     eprintln!("running under Wine: {}", is_wine());
-}
-
-#[test]
-fn replaces_whole_and_leaves_no_temp() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f.json");
-    std::fs::write(&path, b"old").unwrap();
-    write_file(resolve(&path).unwrap(), b"new content", &Options::durable()).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), b"new content");
-    assert_eq!(entries(tmp.path()), vec!["f.json"]);
-    // Creating a new file works the same way.
-    write_file(resolve(&tmp.path().join("g")).unwrap(), b"g", &Options::durable()).unwrap();
-    assert_eq!(std::fs::read(tmp.path().join("g")).unwrap(), b"g");
 }
 
 #[test]
@@ -61,9 +45,7 @@ fn temps_are_created_exclusively() {
 
 #[test]
 fn exclusive_refuses_an_existing_target_and_creates_a_new_one() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"old").unwrap();
+    let (tmp, path) = dir_with_file(b"old");
     let opts = Options { exclusive: true, ..Options::durable() };
     let err = write_file(resolve(&path).unwrap(), b"new", &opts).unwrap_err();
     assert_eq!((err.code(), err.syscall), ("EEXIST", "rename"));
@@ -104,9 +86,7 @@ fn publish_waits_out_a_reader_holding_the_target_open() {
 
 #[test]
 fn busy_timeout_bounds_the_retry() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"old").unwrap();
+    let (tmp, path) = dir_with_file(b"old");
     let _reader = hold_without_delete_sharing(&path);
     let opts = Options { busy_timeout: Some(Duration::from_millis(200)), ..Options::durable() };
     let err = write_file(resolve(&path).unwrap(), b"new", &opts).unwrap_err();
@@ -145,9 +125,7 @@ fn a_real_permission_error_is_not_retried() {
 
 #[test]
 fn a_sharing_violation_is_retried_too() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"x").unwrap();
+    let (_tmp, path) = dir_with_file(b"x");
     let mut calls = 0;
     let result = retry_busy(Duration::from_secs(30), &path, || {
         calls += 1;
@@ -193,14 +171,6 @@ fn errors_carry_node_codes() {
 }
 
 #[test]
-fn mkdir_creates_missing_parents() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("a").join("b").join("f");
-    write_file(resolve(&path).unwrap(), b"deep", &Options { mkdir: true, ..Options::durable() }).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), b"deep");
-}
-
-#[test]
 fn directory_sync_and_flush_succeed() {
     let tmp = TempDir::new();
     Dir::open(tmp.path()).unwrap().sync().unwrap();
@@ -212,27 +182,10 @@ fn directory_sync_and_flush_succeed() {
 }
 
 #[test]
-fn abort_and_drop_remove_the_temp() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("f");
-    std::fs::write(&path, b"old").unwrap();
-    let opts = Options { named_temp: true, ..Options::durable() };
-    let mut file = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
-    file.write(b"partial").unwrap();
-    let temp = file.temp_path().unwrap();
-    assert!(temp.exists());
-    file.abort();
-    assert!(!temp.exists());
-    drop(AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap());
-    assert_eq!(entries(tmp.path()), vec!["f"]);
-    assert_eq!(std::fs::read(&path).unwrap(), b"old");
-}
-
-#[test]
 fn sweep_spares_a_live_temp_and_removes_an_orphan() {
     let tmp = TempDir::new();
     let path = tmp.path().join("f");
-    let opts = Options { named_temp: true, ..Options::durable() };
+    let opts = named_temp();
     let live = AtomicFile::create(resolve(&path).unwrap(), &opts).unwrap();
     let live_temp = live.temp_path().unwrap();
     let orphan = tmp.path().join(crate::temp_name::new_temp_name(OsStr::new("f")));
@@ -266,37 +219,6 @@ fn lock(path: &Path, mode: Mode, range: Range) -> LockFile {
 }
 
 #[test]
-fn locks_use_lockfileex_and_conflict_between_handles() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("a.lock");
-    let a = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert_eq!(a.mechanism(), Mechanism::LockFileEx);
-    let b = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert!(a.try_lock().unwrap());
-    assert!(!b.try_lock().unwrap(), "the second handle must be refused");
-    a.unlock().unwrap();
-    assert!(b.try_lock().unwrap());
-    drop(b);
-    assert!(a.try_lock().unwrap(), "dropping releases");
-}
-
-#[test]
-fn shared_locks_coexist_and_exclude_writers() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("s.lock");
-    let r1 = lock(&path, Mode::Shared, Range::WHOLE);
-    let r2 = lock(&path, Mode::Shared, Range::WHOLE);
-    let w = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert!(r1.try_lock().unwrap());
-    assert!(r2.try_lock().unwrap());
-    assert!(!w.try_lock().unwrap());
-    drop(r1);
-    drop(r2);
-    assert!(w.try_lock().unwrap());
-    assert!(!lock(&path, Mode::Shared, Range::WHOLE).try_lock().unwrap());
-}
-
-#[test]
 fn byte_ranges_lock_independently() {
     let tmp = TempDir::new();
     let path = tmp.path().join("r.lock");
@@ -311,24 +233,6 @@ fn byte_ranges_lock_independently() {
     assert!(c.try_lock().unwrap());
     let rest = r(100, 0);
     assert!(!rest.try_lock().unwrap(), "length 0 reaches every byte from the offset on");
-}
-
-#[test]
-fn a_contended_wait_times_out_and_is_woken_by_the_release() {
-    let tmp = TempDir::new();
-    let path = tmp.path().join("w.lock");
-    let holder = lock(&path, Mode::Exclusive, Range::WHOLE);
-    assert!(holder.try_lock().unwrap());
-    let waiter = std::sync::Arc::new(lock(&path, Mode::Exclusive, Range::WHOLE));
-    let err = waiter.lock(&Interrupt::new(Some(Duration::from_millis(100)))).unwrap_err();
-    assert_eq!(err.code(), "ETIMEDOUT");
-    let (tx, rx) = mpsc::channel();
-    let w = waiter.clone();
-    std::thread::spawn(move || tx.send(w.lock(&Interrupt::new(None))).unwrap());
-    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "must wait while held");
-    holder.unlock().unwrap();
-    rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
-    assert!(waiter.is_held());
 }
 
 #[test]
