@@ -6,7 +6,7 @@
 // must release the lock. Each case runs in a child process with a deadline, so a
 // regression that blocks the main thread fails the test instead of hanging it.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lchownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entries, fileIdentity, hasCommand, isRoot, lastJson, listenUnix, repoRoot, runNode, scratch } from './helpers.js';
@@ -127,18 +127,28 @@ describe('special files at the target are refused, kept, and never block', () =>
       const json = join(dir, 'j.json');
       writeFileSync(json, '{"old":true}');
       await make(`${json}.lock`);
-      const before = [fileIdentity(lockPath), fileIdentity(`${json}.lock`)];
+      // The same planted by another user in a sticky directory: open(2) with O_CREAT
+      // answers EACCES for such a device, even to root (which once read "must be writable").
+      const sticky = join(dir, 'sticky');
+      mkdirSync(sticky, { mode: 0o1777 });
+      chmodSync(sticky, 0o1777);
+      const planted = join(sticky, 'theirs.lock');
+      await make(planted);
+      if (isRoot) lchownSync(planted, 65534, 65534);
+      const before = [fileIdentity(lockPath), fileIdentity(`${json}.lock`), fileIdentity(planted)];
       const out = { ...(await callAll(lockPath, lockApis)), ...(await callAll(json, ['updateJson'])) };
-      for (const [name, path] of [...lockApis.map((n) => [n, lockPath] as const), ['updateJson', `${json}.lock`] as const]) {
+      out.planted = (await callAll(planted, ['lock'])).lock!;
+      for (const [name, path] of [...lockApis.map((n) => [n, lockPath] as const), ['updateJson', `${json}.lock`] as const, ['planted', planted] as const]) {
         const o = out[name]!;
         expect(o.hung, `${name} hung`).toBeUndefined();
         expect(o, name).toMatchObject({ code: 'EINVAL', path });
         expect(o.message, name).toContain(`${path} ${found}, not a regular file`);
         expect(o.ms, name).toBeLessThan(2000);
       }
-      expect([fileIdentity(lockPath), fileIdentity(`${json}.lock`)]).toEqual(before);
+      expect([fileIdentity(lockPath), fileIdentity(`${json}.lock`), fileIdentity(planted)]).toEqual(before);
       expect(readFileSync(json, 'utf8')).toBe('{"old":true}');
-      expect(entries(dir).sort()).toEqual(['held.lock', 'j.json', 'j.json.lock']);
+      expect(entries(dir).sort()).toEqual(['held.lock', 'j.json', 'j.json.lock', 'sticky']);
+      expect(entries(sticky)).toEqual(['theirs.lock']);
     });
   }
 

@@ -33,8 +33,10 @@ pub fn open(path: &Path, mode: Mode) -> Result<File> {
         other => other,
     }
     .map_err(|e| match e.raw_os_error() {
-        // What open(2) answers for a socket: say what is there (as for a FIFO below).
-        Some(libc::ENXIO) => match std::fs::symlink_metadata(path) {
+        // What open(2) answers for a socket (ENXIO), or for a device another user owns
+        // in a sticky directory (EACCES, even to root): say what is there, as for a FIFO
+        // below, not that the lock file must be writable.
+        Some(libc::ENXIO | libc::EACCES | libc::EPERM) => match std::fs::symlink_metadata(path) {
             Ok(meta) if !meta.is_file() => not_a_lock_file(path, &meta),
             _ => Error::from_io(e, "open", path),
         },
