@@ -148,6 +148,11 @@ describe.skipIf(!canDropPrivileges)('a staging directory swapped for a link by a
     const outside = join(root, 'outside');
     mkdirSync(outside);
     writeFileSync(join(outside, 'victim'), 'victim');
+    // The dataset directory lives at <staging>/ds: an outside directory that has a
+    // `ds` of its own is where a part re-resolved by path through the planted link
+    // would land (without it such a part fails with ENOENT and writes nothing).
+    mkdirSync(join(outside, 'ds'));
+    writeFileSync(join(outside, 'ds', 'victim'), 'victim');
     return { parent, outside, ds: join(parent, 'ds') };
   }
 

@@ -6,13 +6,14 @@
 // must release the lock. Each case runs in a child process with a deadline, so a
 // regression that blocks the main thread fails the test instead of hanging it.
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { chmodSync, lchownSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entries, fileIdentity, hasCommand, isRoot, lastJson, listenUnix, repoRoot, runNode, scratch } from './helpers.js';
 
 const apis = ['writeFile', 'writeFileSync', 'writeJson', 'updateJson', 'createWriteStream', 'openAtomic', 'write-file-atomic', 'readJson'] as const;
-type ApiName = (typeof apis)[number];
+const lockApis = ['lock', 'tryLock', 'withLock'] as const;
+type ApiName = (typeof apis)[number] | (typeof lockApis)[number];
 
 // Runs every API on one path in a child, each with a deadline, while a 1 ms interval
 // counts event loop turns; prints one JSON line per API.
@@ -29,6 +30,9 @@ const calls = {
   openAtomic: async () => { const f = await aw.openAtomic(path); await f.write('x'); await f.commit(); },
   'write-file-atomic': () => new Promise((resolve, reject) => aw(path, 'x', (err) => (err ? reject(err) : resolve()))),
   readJson: () => aw.readJson(path),
+  lock: async () => (await aw.lock(path)).release(),
+  tryLock: async () => (await aw.tryLock(path)).release(),
+  withLock: () => aw.withLock(path, () => {}),
 };
 (async () => {
   const out = {};
@@ -47,9 +51,13 @@ const calls = {
     clearInterval(ticker);
     out[name] = { ...outcome, ticks, ms: Date.now() - started };
     if (name === 'updateJson') {
-      const lock = await aw.tryLock(path + '.lock');
-      out.lockFree = lock !== null;
-      lock?.release();
+      try {
+        const lock = await aw.tryLock(path + '.lock');
+        out.lockFree = lock !== null;
+        lock?.release();
+      } catch (e) {
+        out.lockFree = e.code;
+      }
     }
   }
   console.log(JSON.stringify(out));
@@ -67,7 +75,7 @@ interface Outcome {
   ms: number;
 }
 
-async function callAll(path: string, names: readonly ApiName[]): Promise<Record<string, Outcome> & { lockFree?: boolean }> {
+async function callAll(path: string, names: readonly ApiName[]): Promise<Record<string, Outcome> & { lockFree?: boolean | string }> {
   const result = await runNode(['-e', CHILD, path, JSON.stringify(names)], { timeout: 60_000 });
   return lastJson(result);
 }
@@ -106,6 +114,41 @@ describe('special files at the target are refused, kept, and never block', () =>
       // Nothing else appeared beside it but updateJson's lock file.
       expect(entries(dir)).toEqual(['target.json', 'target.json.lock']);
       expect(statSync(join(dir, 'target.json.lock')).isFile()).toBe(true);
+    });
+  }
+
+  // A lock path is opened O_NONBLOCK|O_NOFOLLOW and fstat-checked; open(2) itself
+  // answers ENXIO for a socket, which once came out bare, saying nothing of a socket.
+  for (const [what, found, make, available] of kinds) {
+    it.skipIf(!available)(`${what} at a lock path (lock, tryLock, withLock; updateJson's <file>.lock): EINVAL saying what was found, promptly, kept`, async () => {
+      const dir = scratch();
+      const lockPath = join(dir, 'held.lock');
+      await make(lockPath);
+      const json = join(dir, 'j.json');
+      writeFileSync(json, '{"old":true}');
+      await make(`${json}.lock`);
+      // The same planted by another user in a sticky directory: open(2) with O_CREAT
+      // answers EACCES for such a device, even to root (which once read "must be writable").
+      const sticky = join(dir, 'sticky');
+      mkdirSync(sticky, { mode: 0o1777 });
+      chmodSync(sticky, 0o1777);
+      const planted = join(sticky, 'theirs.lock');
+      await make(planted);
+      if (isRoot) lchownSync(planted, 65534, 65534);
+      const before = [fileIdentity(lockPath), fileIdentity(`${json}.lock`), fileIdentity(planted)];
+      const out = { ...(await callAll(lockPath, lockApis)), ...(await callAll(json, ['updateJson'])) };
+      out.planted = (await callAll(planted, ['lock'])).lock!;
+      for (const [name, path] of [...lockApis.map((n) => [n, lockPath] as const), ['updateJson', `${json}.lock`] as const, ['planted', planted] as const]) {
+        const o = out[name]!;
+        expect(o.hung, `${name} hung`).toBeUndefined();
+        expect(o, name).toMatchObject({ code: 'EINVAL', path });
+        expect(o.message, name).toContain(`${path} ${found}, not a regular file`);
+        expect(o.ms, name).toBeLessThan(2000);
+      }
+      expect([fileIdentity(lockPath), fileIdentity(`${json}.lock`), fileIdentity(planted)]).toEqual(before);
+      expect(readFileSync(json, 'utf8')).toBe('{"old":true}');
+      expect(entries(dir).sort()).toEqual(['held.lock', 'j.json', 'j.json.lock', 'sticky']);
+      expect(entries(sticky)).toEqual(['theirs.lock']);
     });
   }
 

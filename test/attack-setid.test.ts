@@ -6,18 +6,16 @@
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasCommand, isRoot, lastJson, repoRoot, run, scratch } from './helpers.js';
-
-const canDropPrivileges = isRoot && hasCommand('setpriv');
-const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+import { asOtherUser, canActAsOtherUser, lastJson, otherUserNode, run, scratch } from './helpers.js';
 
 // For each API: a file with `mode` replaced through it, and its twin written in
-// place with fs.writeFileSync; prints both resulting modes.
+// place with fs.writeFileSync; prints both resulting modes. It runs from the staged
+// copy of the package (otherUserNode), which uid 65534 can read wherever the checkout is.
 const CHILD = `
-const aw = require(${JSON.stringify(join(repoRoot, 'dist', 'index.js'))});
-const fs = require('fs');
-const { finished } = require('node:stream/promises');
-const [dir, mode] = [process.argv[1], parseInt(process.argv[2], 8)];
+import aw from 'atomicwriter';
+import fs from 'node:fs';
+import { finished } from 'node:stream/promises';
+const [dir, mode] = [process.argv[2], parseInt(process.argv[3], 8)];
 const apis = {
   writeFile: (p) => aw.writeFile(p, 'new'),
   writeFileSync: async (p) => aw.writeFileSync(p, 'new'),
@@ -41,9 +39,11 @@ const apis = {
 
 type Modes = Record<string, { ours: string; inPlace: string; content: string }>;
 
-async function modesAfter(prefix: string[], dir: string, mode: string): Promise<Modes> {
-  const [cmd, ...args] = [...prefix, process.execPath, '-e', CHILD, dir, mode];
-  return lastJson<Modes>(await run(cmd!, args));
+/** Runs CHILD as uid 65534, or as root (this process's user) when `asRoot`. */
+async function modesAfter(asRoot: boolean, dir: string, mode: string): Promise<Modes> {
+  if (!asRoot) return lastJson<Modes>(await asOtherUser(CHILD, { args: [dir, mode] }));
+  const { args, cwd } = otherUserNode(CHILD);
+  return lastJson<Modes>(await run(process.execPath, [args.at(-1)!, dir, mode], { cwd }));
 }
 
 function ownDir(uid: number): string {
@@ -55,10 +55,10 @@ function ownDir(uid: number): string {
   return dir;
 }
 
-describe.skipIf(!canDropPrivileges)('set-ID bits after a replace match an in-place write (needs root and setpriv)', () => {
+describe.skipIf(!canActAsOtherUser)('set-ID bits after a replace match an in-place write (needs root and setpriv)', () => {
   for (const mode of ['6755', '2755', '4755', '2745']) {
     it(`a non-root owner replacing its own ${mode} file`, async () => {
-      const out = await modesAfter(asNobody, ownDir(65534), mode);
+      const out = await modesAfter(false, ownDir(65534), mode);
       for (const name of ['writeFile', 'writeFileSync', 'write-file-atomic', 'createWriteStream']) {
         expect(out[name]!.ours, name).toBe(out[name]!.inPlace);
         expect(out[name]!.content).toBe('new');
@@ -69,15 +69,15 @@ describe.skipIf(!canDropPrivileges)('set-ID bits after a replace match an in-pla
   }
 
   it('the kernel rule itself, as seen here: 6755 becomes 755 for a non-root writer', async () => {
-    const out = await modesAfter(asNobody, ownDir(65534), '6755');
+    const out = await modesAfter(false, ownDir(65534), '6755');
     expect(out.writeFile).toMatchObject({ ours: '755', inPlace: '755' });
     // Not group-executable and the writer in its group: S_ISGID stays.
-    const sgid = await modesAfter(asNobody, ownDir(65534), '2745');
+    const sgid = await modesAfter(false, ownDir(65534), '2745');
     expect(sgid.writeFile).toMatchObject({ ours: '2745', inPlace: '2745' });
   });
 
   it('root (CAP_FSETID) keeps them, as an in-place write by root does', async () => {
-    const out = await modesAfter([], ownDir(0), '6755');
+    const out = await modesAfter(true, ownDir(0), '6755');
     expect(out.writeFile).toMatchObject({ ours: '6755', inPlace: '6755' });
     expect(out.writeFileSync).toMatchObject({ ours: '6755', inPlace: '6755' });
   });

@@ -163,3 +163,66 @@ describe.skipIf(!canDropPrivileges)('links planted by another user in a sticky d
     expect(JSON.parse(readFileSync(s.victim, 'utf8'))).toEqual({ ok: 2 });
   });
 });
+
+describe.skipIf(!canDropPrivileges)('the directory swapped for a link, and hard links, mid-write (needs root and setpriv)', () => {
+  /** As uid 65534: `sh -c script` with the arguments. */
+  function asNobodySh(script: string, ...args: string[]): void {
+    const result = spawnSync('setpriv', [...asNobody, 'sh', '-c', script, 'sh', ...args], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${script}: ${result.stderr}`);
+  }
+
+  // The target's directory is resolved once and held open: the publish is relative to
+  // that descriptor, so a directory of the attacker's renamed away and replaced by a
+  // link to root's directory between resolving and renaming cannot redirect it.
+  const writers: Array<[string, (path: string, gate: Promise<void>) => Promise<unknown>]> = [
+    ['writeFile (a stream)', (p, gate) => aw.writeFile(p, (async function* () { yield Buffer.from('new '); await gate; yield Buffer.from('content'); })())],
+    ['writeFile (named temp)', (p, gate) => aw.writeFile(p, 'new content', { tmpfileCreated: () => gate })],
+    ['openAtomic', async (p, gate) => { const f = await aw.openAtomic(p); await f.write('new content'); await gate; await f.commit(); }],
+    ['openAtomic (namedTemp)', async (p, gate) => { const f = await aw.openAtomic(p, { namedTemp: true }); await f.write('new content'); await gate; await f.commit(); }],
+  ];
+  it.each(writers)('%s: lands in the directory it resolved (now moved), never through the link', async (_name, write) => {
+    const s = scene();
+    const sub = join(s.shared, 'sub');
+    asNobodySh('mkdir "$1" && chmod 777 "$1"', sub);
+    writeFileSync(join(s.victimDir, 'report.json'), 'root content');
+    const before = snapshot(s.victimDir);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const done = write(join(sub, 'report.json'), gate);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    asNobodySh('mv "$1" "$1.moved" && ln -s "$2" "$1"', sub, s.victimDir);
+    open();
+    await done;
+    expect(snapshot(s.victimDir)).toEqual(before);
+    expect(readdirSync(`${sub}.moved`)).toEqual(['report.json']);
+    expect(readFileSync(join(`${sub}.moved`, 'report.json'), 'utf8')).toBe('new content');
+  });
+
+  // protected_hardlinks lets a user link a file it may read and write: a world-writable
+  // file of root's, linked at the target in the sticky directory. Replacing the name by
+  // rename is the contract; writing through the link into root's file is not.
+  it('a hard link to root\'s file at the target: the name is replaced, root\'s file keeps its bytes', async () => {
+    const s = scene();
+    const victim = join(s.base, 'shared-victim.txt');
+    writeFileSync(victim, 'root content');
+    chmodSync(victim, 0o666);
+    const writes: Array<[string, (p: string) => Promise<unknown>]> = [
+      ['writeFile', (p) => aw.writeFile(p, 'new')],
+      ['writeFileSync', async (p) => aw.writeFileSync(p, 'new')],
+      ['write-file-atomic', (p) => aw(p, 'new')],
+      ['createWriteStream', (p) => { const w = aw.createWriteStream(p); w.end('new'); return finished(w); }],
+      ['updateJson', (p) => aw.updateJson(p, () => 'new', { defaultData: null })],
+    ];
+    for (const [name, write] of writes) {
+      const at = join(s.shared, `${name}.txt`);
+      asNobodySh('ln "$1" "$2"', victim, at);
+      expect(lstatSync(victim).nlink, name).toBe(2);
+      if (name === 'updateJson') writeFileSync(victim, '"root content"');
+      const content = readFileSync(victim, 'utf8');
+      await write(at);
+      expect(readFileSync(victim, 'utf8'), name).toBe(content);
+      expect(lstatSync(victim).nlink, name).toBe(1);
+      expect(readFileSync(at, 'utf8').trim(), name).toBe(name === 'updateJson' ? '"new"' : 'new');
+    }
+  });
+});

@@ -32,12 +32,27 @@ pub(super) fn open(path: &Path, mode: Mode) -> Result<File> {
         Err(e) if mode == Mode::Shared && matches!(e.raw_os_error(), Some(libc::EACCES | libc::EROFS)) => open(libc::O_RDONLY),
         other => other,
     }
-    .map_err(|e| Error::from_io(e, "open", path))?;
+    .map_err(|e| match e.raw_os_error() {
+        // What open(2) answers for a socket (ENXIO), or for a device another user owns
+        // in a sticky directory (EACCES, even to root): say what is there, as for a FIFO
+        // below, not that the lock file must be writable.
+        Some(libc::ENXIO | libc::EACCES | libc::EPERM) => match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.is_file() => not_a_lock_file(path, &meta),
+            _ => Error::from_io(e, "open", path),
+        },
+        _ => Error::from_io(e, "open", path),
+    })?;
     let meta = file.metadata().map_err(|e| Error::from_io(e, "fstat", path))?;
     if !meta.is_file() {
-        return Err(Error::new(libc::EINVAL, "open", Some(path)));
+        return Err(not_a_lock_file(path, &meta));
     }
     Ok(file)
+}
+
+/// `EINVAL` for a FIFO, socket or device at a lock path, saying which: a lock is taken
+/// on a regular file, and someone's channel is left as it is.
+fn not_a_lock_file(path: &Path, meta: &std::fs::Metadata) -> Error {
+    crate::regular::not_regular(path, "open", crate::regular::describe(meta), "a lock is taken on a regular file; it was left as it is")
 }
 
 pub(super) fn key(file: &File, path: &Path) -> String {
