@@ -1,6 +1,6 @@
 import { crc32c } from '@aws-crypto/crc32c';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -244,6 +244,27 @@ describe('verify and isComplete', () => {
     });
     return ds;
   }
+
+  // The reader's directory descriptor used to stay open until the collector freed it,
+  // which kept a loop-mounted filesystem busy (umount failed in the power-cut trials).
+  it('closes the dataset descriptor once verify and isComplete resolve', async () => {
+    const ds = await dataset();
+    const openUnder = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(ds);
+        } catch {
+          return false; // closed while listed (the directory's own descriptor)
+        }
+      });
+    expect((await aw.verify(ds)).ok).toBe(true);
+    expect(openUnder()).toEqual([]);
+    expect(await aw.isComplete(ds)).toBe(true);
+    expect(openUnder()).toEqual([]);
+    writeFileSync(join(ds, 'a.txt'), 'AAAA');
+    expect((await aw.verify(ds)).ok).toBe(false);
+    expect(openUnder()).toEqual([]);
+  });
 
   it('finds missing files, wrong sizes and wrong checksums, and lists extra files', async () => {
     const ds = await dataset();

@@ -41,7 +41,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DATA_BYTES, FILESYSTEMS, buildImages } from './image.mjs';
@@ -77,11 +77,13 @@ const { values } = parseArgs({
 const model = values.model;
 if (model !== 'os' && model !== 'power') throw new Error(`--model is os or power, not ${model}`);
 const power = model === 'power';
-const logFile = values.smoke ? null : values.log ? join(process.cwd(), values.log) : power ? join(root, 'bench', 'results', 'crash-power.jsonl') : null;
+const logFile = values.smoke ? null : values.log ? resolve(values.log) : power ? join(root, 'bench', 'results', 'crash-power.jsonl') : null;
 // A log of its own (--log) renders beside it, so crash-power.md stays the main log's.
 const powerMd = values.log ? logFile.replace(/\.jsonl$/, '') + '.md' : join(root, 'bench', 'results', 'crash-power.md');
+// The log as the rendered page names it (the main log's page also carries its history).
+const logName = logFile ? relative(root, logFile) : 'this run (not logged)';
 if (values.report) {
-  writeFileSync(powerMd, renderPower(readLog(logFile ?? join(root, 'bench', 'results', 'crash-power.jsonl'))));
+  writeFileSync(powerMd, renderPower(readLog(logFile ?? join(root, 'bench', 'results', 'crash-power.jsonl')), { log: logFile ? logName : 'bench/results/crash-power.jsonl' }));
   console.error(`wrote ${powerMd}`);
   process.exit(0);
 }
@@ -431,10 +433,10 @@ for (const m of ['power', 'os']) for (const fs of kinds) {
 
 if (power || logFile) {
   if (logFile && !smoke) {
-    writeFileSync(powerMd, renderPower(readLog(logFile)));
+    writeFileSync(powerMd, renderPower(readLog(logFile), { log: logName }));
     console.error(`appended ${results.length} boots to ${logFile}; wrote ${powerMd}`);
   } else if (smoke) {
-    console.log(renderPower(results.map((r) => ({ ...r, kernel: images.kernelPackage }))));
+    console.log(renderPower(results.map((r) => ({ ...r, kernel: images.kernelPackage })), { log: logName }));
   }
   if (failed) process.exitCode = 1;
 } else {

@@ -54,7 +54,7 @@ function fileSubject(description, writeOne) {
 }
 
 export const SUBJECTS = {
-  writeFile: fileSubject('`writeFile` (async); odd generations through a named temp (`tmpfileCreated`), even ones through O_TMPFILE', (path, data, gen) =>
+  writeFile: fileSubject('`writeFile` (async); odd generations through a named temp (`tmpfileCreated`), even ones through O_TMPFILE (on btrfs a durable write always takes a named temp, since the change to one data sync there)', (path, data, gen) =>
     aw().writeFile(path, data, gen % 2 ? { tmpfileCreated: () => {} } : {}),
   ),
   writeFileSync: fileSubject('`writeFileSync`', (path, data) => aw().writeFileSync(path, data)),

@@ -392,7 +392,13 @@ async function completeAt(path: string): Promise<boolean> {
     if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code as string)) return false;
     throw err;
   }
-  const info = await reader.readMarker();
+  let info: MarkerInfo;
+  try {
+    info = await reader.readMarker();
+  } finally {
+    // Now, not when the collector frees the reader: its descriptor keeps the filesystem busy.
+    reader.close();
+  }
   const refused = markerRefusal(info, dir);
   if (refused) {
     // Never a state a writer passes through: an error, not a "not yet" to wait on.
@@ -454,7 +460,12 @@ async function verifyOnce(dir: string, only: string | undefined, checksums: bool
       }
     },
   };
-  return verifyAgainst(place, await readMarker(reader, dir), only);
+  try {
+    return await verifyAgainst(place, await readMarker(reader, dir), only);
+  } finally {
+    // Now, not when the collector frees the reader: its descriptor keeps the filesystem busy.
+    reader.close();
+  }
 }
 
 /**

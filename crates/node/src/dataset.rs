@@ -170,17 +170,32 @@ fn kind_name(kind: Option<FileKind>) -> (&'static str, &'static str) {
 }
 
 /// A dataset directory opened for reading (verify, isComplete): everything below it
-/// is reached through its descriptor, on the core's threads.
+/// is reached through its descriptor, on the core's threads. `close()` lets the
+/// descriptor go (once the calls in flight are done) instead of when the collector
+/// frees the object: an open descriptor keeps the directory's filesystem busy.
 #[napi]
 pub struct DatasetReader {
-    dir: Arc<reader::DatasetDir>,
+    dir: Mutex<Option<Arc<reader::DatasetDir>>>,
+}
+
+impl DatasetReader {
+    fn dir(&self) -> Result<Arc<reader::DatasetDir>> {
+        let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner());
+        dir.clone().ok_or_else(|| Error::new(Status::GenericFailure, "the dataset reader is closed"))
+    }
 }
 
 #[napi]
 impl DatasetReader {
+    /// Drops the reader's reference to the directory descriptor (calls in flight keep theirs).
+    #[napi]
+    pub fn close(&self) {
+        self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
     #[napi(ts_return_type = "Promise<MarkerInfo>")]
     pub fn read_marker<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let dir = self.dir.clone();
+        let dir = self.dir()?;
         run_async(env, move || {
             Ok(match dir.read_marker()? {
                 reader::Marker::Missing => MarkerInfo { kind: "missing".into(), what: "missing".into(), bytes: 0.0, text: None },
@@ -201,7 +216,7 @@ impl DatasetReader {
     /// Looks up a manifest entry without following links; `checksum`: read it through.
     #[napi(ts_return_type = "Promise<EntryFound>")]
     pub fn check<'env>(&self, env: &'env Env, name: String, checksum: bool) -> Result<Object<'env>> {
-        let dir = self.dir.clone();
+        let dir = self.dir()?;
         run_async(env, move || {
             let found = dir.check(&name, checksum)?;
             let (kind, what) = kind_name(found.kind);
@@ -212,7 +227,7 @@ impl DatasetReader {
     /// Every regular file below the directory (links not followed).
     #[napi(ts_return_type = "Promise<string[]>")]
     pub fn list<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        let dir = self.dir.clone();
+        let dir = self.dir()?;
         run_async(env, move || dir.list())
     }
 }
@@ -221,7 +236,7 @@ impl DatasetReader {
 #[napi(ts_return_type = "Promise<DatasetReader>")]
 pub fn open_dataset_reader(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
     let path = to_path(&path);
-    run_async(env, move || reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Arc::new(dir) }))
+    run_async(env, move || reader::DatasetDir::open(&path).map(|dir| DatasetReader { dir: Mutex::new(Some(Arc::new(dir))) }))
 }
 
 /// Why `name` cannot be a dataset part's name (core `dataset.rs` `part_name_problem`:
