@@ -11,7 +11,8 @@
 # Binaries: npm/<platform>/ from scripts/build-platforms.sh; when linux-x64-gnu was not built
 # there, the development build (native/, npm run build) stands in for it, and says so.
 # Results: one line per cell in $AW_INSTALL_RESULTS (default bench/install-results.tsv when
-# `all`), and the exit status is non-zero if any cell failed.
+# `all`): cell, pass/fail, the smoke suite's count, its seconds (the suite only, not the
+# install, which the log shows), the UTC date; the exit status is non-zero if any cell failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$PWD"
@@ -109,15 +110,15 @@ install_app() { # dir, npm flags...
 }
 
 : >"$results.part"
-record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" | tee -a "$results.part"; }
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(date -u +%F)" | tee -a "$results.part"; }
 run_cell() { # cell, command...
   local cell="$1"
   shift
-  local log="$work/$cell.log" status=pass
+  local log="$work/$cell.log" status=pass t0=$SECONDS
   echo "-- $cell: $*"
   if ! "$@" >"$log" 2>&1; then status=fail; fi
   cat "$log"
-  record "$cell" "$status" "$(grep -E '^smoke: ' "$log" | tail -1 | sed 's/^smoke: //')"
+  record "$cell" "$status" "$(grep -E '^smoke: ' "$log" | tail -1 | sed 's/^smoke: //')" "$((SECONDS - t0)) s"
 }
 
 node_wheel() { # major platform-tag... -> path of node (installs the wheel once)

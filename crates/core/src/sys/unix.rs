@@ -47,8 +47,6 @@ fn check(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// Retries a syscall interrupted by a signal (Node's own signal handlers can land on
-/// our threads).
 /// `renameat2` through syscall(2), not glibc's wrapper: the wrapper (and `getrandom`'s, in
 /// `fill_random`) only arrived in glibc 2.28 (2.25), while the published Linux binaries are
 /// linked against glibc 2.17 so that they load on RHEL 7/8, Debian 10 and Amazon Linux 2.
@@ -59,6 +57,8 @@ unsafe fn renameat2(olddir: libc::c_int, old: *const libc::c_char, newdir: libc:
     libc::syscall(libc::SYS_renameat2, olddir, old, newdir, new, flags) as libc::c_int
 }
 
+/// Retries a syscall interrupted by a signal (Node's own signal handlers can land on
+/// our threads).
 fn retry<F: FnMut() -> libc::c_int>(mut f: F) -> io::Result<libc::c_int> {
     loop {
         match check(f()) {
@@ -296,7 +296,7 @@ impl Dir {
                 RenameHow::NoReplace => libc::RENAME_NOREPLACE,
                 RenameHow::Exchange => libc::RENAME_EXCHANGE,
             };
-            retry(|| unsafe { libc::renameat2(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr(), flags) })?;
+            retry(|| unsafe { renameat2(self.raw(), f.as_ptr(), dest.raw(), t.as_ptr(), flags) })?;
         }
         #[cfg(target_os = "macos")]
         {
