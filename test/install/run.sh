@@ -139,6 +139,8 @@ install_cost() {
   # npm install atomicwriter vs write-file-atomic from this registry: a warm-up fills
   # verdaccio's cache (write-file-atomic comes through the uplink), then 3 timed installs
   # each with an empty npm cache. Files and bytes are what lands in node_modules.
+  # Local: bash scopes dynamically, so a bare t0 here would overwrite run_cell's.
+  local d t0 t1
   cost="$work/cost.tsv"
   : >"$cost"
   for pkg in atomicwriter write-file-atomic; do
