@@ -108,7 +108,7 @@ function hintFor(call: string, args: readonly unknown[], error: NodeStyleError):
     }
     if (code === 'EEXIST' && options?.exclusive === true) return '`exclusive: true` does not replace an existing file';
   }
-  if (operation === 'write' && code === 'EINVAL' && syscall === 'rename' && (call === 'AtomicHandle.commit' || call === 'AtomicHandle.commitSync') && args[0] === true) {
+  if (operation === 'write' && code === 'EINVAL' && syscall === 'rename' && (call === 'AtomicHandle.commitExternal' || call === 'AtomicHandle.commitExternalSync')) {
     return 'commit(true) publishes a temp that was written through `tempPath`, and this file has no named temp: open it with `namedTemp: true`';
   }
   // The lock hints are about opening the lock file; a failed fcntl is something else.

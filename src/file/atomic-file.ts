@@ -107,7 +107,7 @@ export class AtomicFile {
     // Past this point the publish cannot be called back: abort() becomes a no-op.
     this.#state = 'committing';
     try {
-      await this.#handle.commit(external);
+      await (external ? this.#handle.commitExternal() : this.#handle.commit());
       this.#finish('committed');
     } catch (err) {
       this.#finish('aborted');
@@ -122,7 +122,8 @@ export class AtomicFile {
       // Call order across sync and async calls: async writes to this file issued
       // before now are published first, or not at all (see queue.ts).
       supersedePending(targetKey(this.path), this.path);
-      this.#handle.commitSync(external);
+      if (external) this.#handle.commitExternalSync();
+      else this.#handle.commitSync();
       this.#finish('committed');
     } catch (err) {
       this.#finish('aborted');

@@ -106,7 +106,7 @@ function writeFileSyncWith(path: unknown, data: unknown, options: unknown, { com
     // write-file-atomic calls it without awaiting in sync mode.
     resolved.tmpfileCreated(String(handle.tempPath));
     handle.writeSync(bytes);
-    handle.commitSync(false);
+    handle.commitSync();
   } finally {
     handle.abort();
   }

@@ -99,11 +99,6 @@ pub fn spawn_dedicated(job: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// Threads alive now (for tests and diagnostics).
-pub fn thread_count() -> usize {
-    pool().state.lock().unwrap().threads
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,18 +50,21 @@ impl SharedFile {
         Ok(slot.as_ref().ok_or_else(|| Error::closed("write"))?.digest())
     }
 
-    /// Syncs and publishes (`external`: the temp was written through its path).
-    pub fn commit(&self, external: bool) -> Result<()> {
-        let file = {
-            let mut slot = self.slot.lock().unwrap();
-            self.honour_abort(&mut slot)?;
-            slot.take().ok_or_else(|| Error::closed("rename"))?
-        };
-        if external {
-            file.commit_external()
-        } else {
-            file.commit()
-        }
+    /// Syncs and publishes what was written through this handle.
+    pub fn commit(&self) -> Result<()> {
+        self.take_for_commit()?.commit()
+    }
+
+    /// Syncs and publishes a temp that was written through its path by someone else
+    /// (see [`AtomicFile::commit_external`]).
+    pub fn commit_external(&self) -> Result<()> {
+        self.take_for_commit()?.commit_external()
+    }
+
+    fn take_for_commit(&self) -> Result<AtomicFile> {
+        let mut slot = self.slot.lock().unwrap();
+        self.honour_abort(&mut slot)?;
+        slot.take().ok_or_else(|| Error::closed("rename"))
     }
 
     /// Removes the temp now, or as soon as the write in progress returns. Never blocks
@@ -122,6 +125,6 @@ mod tests {
         assert_eq!(result.unwrap_err().code(), "ECANCELED");
         assert!(!temp.exists());
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
-        assert_eq!(shared.commit(false).unwrap_err().code(), "ECANCELED");
+        assert_eq!(shared.commit().unwrap_err().code(), "ECANCELED");
     }
 }

@@ -1,8 +1,8 @@
-//! Dataset staging directories and file checksums (see `atomicwriter-core::dataset`).
+//! Dataset staging directories (see `atomicwriter-core::dataset`).
 
 use crate::write::{AtomicHandle, WriteOptions};
 use crate::{from_path, run_async, to_path, OrThrow, PathArg};
-use atomicwriter_core::{self as core, checksum, dataset, reader, FileKind, Target};
+use atomicwriter_core::{self as core, dataset, reader, FileKind, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
@@ -22,14 +22,6 @@ pub struct StagingOptions {
 #[napi(object)]
 pub struct StagedFile {
     pub name: String,
-    pub bytes: f64,
-    #[napi(js_name = "crc32c")]
-    pub crc32c: Option<u32>,
-}
-
-/// Size and CRC32C of bytes written or read.
-#[napi(object)]
-pub struct Digest {
     pub bytes: f64,
     #[napi(js_name = "crc32c")]
     pub crc32c: Option<u32>,
@@ -114,18 +106,6 @@ pub fn open_staging(env: &Env, #[napi(ts_arg_type = "string | Buffer")] resolved
         let staging = dataset::Staging::create(target, &opts)?;
         let path = staging.path().to_path_buf();
         Ok(StagingHandle { staging: Arc::new(Mutex::new(Some(staging))), path })
-    })
-}
-
-/// Reads a file through and returns its size and CRC32C.
-#[napi(ts_return_type = "Promise<Digest>")]
-pub fn digest_file(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Object<'_>> {
-    let path = to_path(&path);
-    run_async(env, move || {
-        // A caller's path: its links are followed under the core's sticky-directory rule.
-        let real = core::target::follow(&path)?;
-        let digest = checksum::digest_file(&real).map_err(|e| core::Error::from_io(e, "open", &path))?;
-        Ok(Digest { bytes: digest.bytes as f64, crc32c: Some(digest.crc32c) })
     })
 }
 

@@ -3,12 +3,12 @@
 //! protocol logic here.
 //! One module per concept; this file holds the conversions they share.
 
+mod checksum;
 mod completions;
 mod dataset;
 mod error;
 mod lock;
 mod parquet;
-mod s3;
 mod text;
 mod write;
 

@@ -1,7 +1,7 @@
 //! Whole-file writes, open atomic files and sweep.
 
 use crate::{from_path, run_async, to_path, OrThrow, PathArg};
-use atomicwriter_core::{self as core, pool, publish_wait, AtomicFile, SharedFile, Target};
+use atomicwriter_core::{self as core, publish_wait, AtomicFile, SharedFile, Target};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
@@ -132,20 +132,36 @@ impl AtomicHandle {
         self.file.write(data).or_throw(env)
     }
 
-    /// `external`: the temp was written through its path by someone else.
+    /// Publishes what was written through this handle.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn commit<'env>(&self, env: &'env Env, external: bool) -> Result<Object<'env>> {
+    pub fn commit<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let file = self.file.clone();
         let publishing = publish_wait::begin(&self.target);
         run_async(env, move || {
             let _publishing = publishing;
-            file.commit(external)
+            file.commit()
+        })
+    }
+
+    /// Publishes a temp that was written through its path by someone else.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn commit_external<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let file = self.file.clone();
+        let publishing = publish_wait::begin(&self.target);
+        run_async(env, move || {
+            let _publishing = publishing;
+            file.commit_external()
         })
     }
 
     #[napi(catch_unwind)]
-    pub fn commit_sync(&self, env: &Env, external: bool) -> Result<()> {
-        self.file.commit(external).or_throw(env)
+    pub fn commit_sync(&self, env: &Env) -> Result<()> {
+        self.file.commit().or_throw(env)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn commit_external_sync(&self, env: &Env) -> Result<()> {
+        self.file.commit_external().or_throw(env)
     }
 
     /// Starts a CRC32C of the bytes written from now on (call before the first write).
@@ -156,9 +172,9 @@ impl AtomicHandle {
 
     /// Bytes written and their CRC32C (if tracked); call once writes have settled.
     #[napi(catch_unwind)]
-    pub fn digest(&self, env: &Env) -> Result<crate::dataset::Digest> {
+    pub fn digest(&self, env: &Env) -> Result<crate::checksum::Digest> {
         let (bytes, crc32c) = self.file.digest().or_throw(env)?;
-        Ok(crate::dataset::Digest { bytes: bytes as f64, crc32c })
+        Ok(crate::checksum::Digest { bytes: bytes as f64, crc32c })
     }
 
     /// Never blocks: a write in progress finishes its chunk, then the temp is removed.
@@ -217,10 +233,4 @@ pub fn read_regular(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: Pa
 #[napi(catch_unwind)]
 pub fn read_regular_sync(env: &Env, #[napi(ts_arg_type = "string | Buffer")] path: PathArg) -> Result<Buffer> {
     core::regular::read_regular(&to_path(&path)).map(Buffer::from).or_throw(env)
-}
-
-/// Worker threads alive now (tests use it to show the libuv pool is not used).
-#[napi(catch_unwind)]
-pub fn thread_count() -> u32 {
-    pool::thread_count() as u32
 }

@@ -127,7 +127,7 @@ fn writes_into_an_atomic_file_in_chunks() {
     enc.write_row_group(values.len(), &[Column { values: &bytes, offsets: None, validity: None }]).unwrap();
     enc.finish().unwrap();
     assert!(enc.bytes_written() > 3 * sink::CHUNK as u64);
-    file.commit(false).unwrap();
+    file.commit().unwrap();
     let rows = read(std::fs::read(&path).unwrap());
     assert_eq!(rows.len(), values.len());
     assert_eq!(rows[12345][0], Value::Double(values[12345]));
