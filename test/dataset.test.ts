@@ -352,10 +352,13 @@ describe('sweep', () => {
     const ds = join(parent, 'ds');
     await aw.writeDataset(ds, (stage) => stage.write('a', 'old'));
     mkdirSync(join(parent, '.hidden-but-not-ours'));
-    // Killed while its callback waits forever: the staging directory stays behind.
+    // Killed while its callback waits forever: the staging directory stays behind. The
+    // promise it waits on is held: an unreachable writer is garbage, and its finalizer
+    // removes the staging directory (Node 22 collected it in CI, 3 runs out of 3; the
+    // gc() here makes that happen every time if the hold is ever lost).
     const child = spawn(
       process.execPath,
-      ['-e', `require(${JSON.stringify(join(repoRoot, 'dist/index.js'))}).writeDataset(${JSON.stringify(ds)}, async (s) => { await s.write('a', 'new'); console.log('ready'); setInterval(() => {}, 60000); await new Promise(() => {}); })`],
+      [...('Bun' in globalThis ? [] : ['--expose-gc']), '-e', `require(${JSON.stringify(join(repoRoot, 'dist/index.js'))}).writeDataset(${JSON.stringify(ds)}, async (s) => { await s.write('a', 'new'); setInterval(() => {}, 60000); globalThis.stuck = new Promise(() => {}); setTimeout(() => { globalThis.gc?.(); setTimeout(() => console.log('ready'), 50); }, 0); await globalThis.stuck; })`],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));

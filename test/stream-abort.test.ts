@@ -13,10 +13,14 @@ const MAX_RSS = 128 << 20;
 
 // The child: streams `size` bytes in fresh 64 KiB chunks (generated, never held) with a
 // signal; aborts after `abortAt` bytes when given; prints its peak RSS (VmHWM) as JSON.
-// It runs with --expose-gc and collects every 16 MiB: the bound is on what the writer
+// It runs with --expose-gc and collects every 4 MiB: the bound is on what the writer
 // retains, not on how lazily V8 frees the garbage chunks. Node 24 lets them pile up: a
 // loop that only drains this generator peaks at 167 MiB for 1 GiB there (79 MiB on
 // Node 20), so without the collections the figure measured the GC, not the library.
+// Collected every 16 MiB, a dataset part peaked at 100-110 MiB on Node 22 (its chunks
+// outlive one collection: twice the interval in flight, flat with size, 256 MiB to
+// 2 GiB alike) and once at 202 MiB under a loaded CI run; every 4 MiB it peaks at 85.
+// A writer that kept its chunks (the per-chunk Promise.race) still reaches 1 GiB.
 const CHILD = `
 const { readFileSync } = require('node:fs');
 const [root, how, target, size, abortAt] = process.argv.slice(1);
@@ -25,7 +29,7 @@ const controller = new AbortController();
 async function* source() {
   for (let sent = 0; sent < Number(size); sent += 65536) {
     if (abortAt !== undefined && sent >= Number(abortAt)) controller.abort(new Error('enough'));
-    if (sent % (16 << 20) === 0) global.gc();
+    if (sent % (4 << 20) === 0) global.gc();
     yield Buffer.alloc(65536, sent & 0xff);
   }
 }
