@@ -110,6 +110,10 @@ const minDelay = Number(values['min-delay']);
 // guest writes slowly on a loaded host; each is a cut like any other).
 const SNAPSHOTS = Number(values.snapshots);
 const SNAPSHOT_EVERY = Number(values['snapshot-every']);
+// Longest a guest may take to boot and start its writers, and how long after its crash
+// was due (counted from READY) the host kills a guest that is still running.
+const BOOT_LIMIT_S = 600;
+const LATE_S = 90;
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const ours = (api) => !PEERS.includes(api) && !CONTROLS.includes(api);
 
@@ -185,6 +189,8 @@ function boot(img, fs, subject, delay, disk, socket, dir) {
   ];
   return new Promise((resolve, reject) => {
     const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const spawnedAt = Date.now();
+    let bootMs = null;
     const lines = [];
     let partial = '';
     const acked = {};
@@ -208,6 +214,12 @@ function boot(img, fs, subject, delay, disk, socket, dir) {
         if (cut) continue;
         const m = /^ACK (\S+) (\d+)$/.exec(l.trim());
         if (m) acked[m[1]] = Number(m[2]);
+        if (l.startsWith('READY')) {
+          bootMs = Date.now() - spawnedAt;
+          // From here the guest has `delay` s to crash (its crasher thread sees to it).
+          clearTimeout(timer);
+          timer = setTimeout(() => qemu.kill('SIGKILL'), (delay + LATE_S) * 1000);
+        }
         if (disk && l.startsWith('READY')) {
           readyAt = Date.now();
           disk.arm(nextWrites(), takeSnapshot);
@@ -223,13 +235,17 @@ function boot(img, fs, subject, delay, disk, socket, dir) {
     };
     qemu.stdout.setEncoding('latin1').on('data', onData);
     qemu.stderr.setEncoding('latin1').on('data', onData);
-    const timer = setTimeout(() => qemu.kill('SIGKILL'), (delay + 120) * 1000);
+    // Until READY, the boot itself: ~100 s under TCG with two guests on two loaded cores
+    // (a CI boot was killed at delay + 120 s from the start while its writers were still
+    // writing, before its crash was due: counted from the start, a slow boot ate the
+    // crash's time).
+    let timer = setTimeout(() => qemu.kill('SIGKILL'), BOOT_LIMIT_S * 1000);
     qemu.on('error', reject);
     qemu.on('close', () => {
       clearTimeout(timer);
       if (partial) lines.push(cut ? `${partial} [after the cut]` : partial);
       // The os model: the guest crashed itself, so every ACK it printed came before the crash.
-      resolve({ lines, acked: disk ? cut?.acked ?? {} : acked, cut, snapshots });
+      resolve({ lines, acked: disk ? cut?.acked ?? {} : acked, cut, snapshots, bootMs });
     });
   });
 }
@@ -290,19 +306,33 @@ async function trial({ fs, subject, i, model }, slot) {
   const delay = delayFor(fs, i);
   const cutMode = power ? 'time' : 'crash';
   const t0 = Date.now();
-  const { lines, acked, cut, snapshots } = await boot(img, fs, subject, delay, disk, socket, dir);
+  const { lines, acked, cut, snapshots, bootMs } = await boot(img, fs, subject, delay, disk, socket, dir);
   const seconds = (Date.now() - t0) / 1000;
   const ready = lines.some((l) => l.startsWith('READY'));
   const crashed = power ? cut !== null : lines.some((l) => l.includes('sysrq: Trigger a crash'));
   const writeCache = /^WRITE-CACHE (.*)$/.exec(lines.find((l) => l.startsWith('WRITE-CACHE')) ?? '')?.[1]?.trim();
   const writerDied = lines.filter((l) => l.startsWith('WRITER-EXIT'));
   const oneFlush = /^ONE-FLUSH (\w+)/.exec(lines.find((l) => l.startsWith('ONE-FLUSH')) ?? '')?.[1];
-  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), writeCache, oneFlush, ...(power ? { snapshots: SNAPSHOTS, snapshotEvery: SNAPSHOT_EVERY } : {}), acked, apis: {} };
+  const result = { model, fs, subject, trial: i, cutMode, delay: Number(delay.toFixed(2)), seconds: Number(seconds.toFixed(1)), bootSeconds: bootMs === null ? null : Number((bootMs / 1000).toFixed(1)), writeCache, oneFlush, ...(power ? { snapshots: SNAPSHOTS, snapshotEvery: SNAPSHOT_EVERY } : {}), acked, apis: {} };
   // The power model is void unless the guest believed its disk caches writes, and a
   // write acknowledged by a writer that fsyncs came after a flush reached the disk.
   const fsyncedAcks = Object.entries(acked).filter(([api, n]) => api !== 'no-fsync' && n > 0).length;
   const cacheOk = !power || (writeCache === 'write back' && (cut?.stats.flushes > 0 || !fsyncedAcks));
-  if (!ready || !crashed || writerDied.length || !cacheOk) {
+  // The guest's crasher thread (guest.mjs) saw no write acknowledged for 10 s before the
+  // crash: a thread in D was held by the kernel (its stack says where), and the disk is
+  // checked as after any crash; with none, the writers were stuck in user space, which is
+  // a failure of ours. It also says how late the main thread's timers were running.
+  const late = lines.map((l) => /CRASHER main thread timers last ran (-?\d+) ms ago/.exec(l)).find(Boolean);
+  if (late) result.mainTimersLateMs = Number(late[1]);
+  const stallThreads = lines.filter((l) => l.includes('STALL-THREAD')).map((l) => l.slice(l.indexOf('STALL-THREAD') + 13));
+  if (lines.some((l) => l.includes('STALL no write acknowledged'))) {
+    const held = stallThreads.filter((t) => / state D /.test(t));
+    result.stall = { kernel: held.length > 0, threads: stallThreads };
+    if (!held.length) result.error = `no write acknowledged for 10 s before the crash, and no thread held by the kernel (stuck in user space): ${stallThreads.join(' || ')}`;
+  }
+  if (result.error) {
+    result.console = lines.slice(-60);
+  } else if (!ready || !crashed || writerDied.length || !cacheOk) {
     const said = lines.filter((l) => l.trim() && !/^\[\s*\d/.test(l));
     result.error = `the guest did not run as planned (ready ${ready}, crashed ${crashed}, write cache ${writeCache}, flushes ${cut?.stats.flushes}); last words: ${JSON.stringify(said.slice(-3).join(' | '))}${writerDied.length ? `; ${writerDied.join('; ')}` : ''}`;
     result.console = lines.slice(-40);
@@ -379,6 +409,14 @@ await Promise.all(
       const { fs, subject, i } = item;
       const r = await trial(item, slot);
       results.push(r);
+      // A smoke boots each cell once, so a void boot (the guest went silent: not even its
+      // crasher thread spoke, see trial()) would leave the cell untested; it is retried once, and
+      // counted as void, not as an error, if the retry runs. A stall the crasher saw is
+      // never retried: it is checked, or it is an error.
+      if (smoke && r.error && !r.stall && !item.retry) {
+        r.void = true;
+        plan.push({ ...item, retry: true });
+      }
       if (logFile) appendFileSync(logFile, JSON.stringify({ ...r, date: new Date().toISOString(), kernel: images.kernelPackage }) + '\n');
       const verdicts = (api) => {
         const n = {};
@@ -391,7 +429,8 @@ await Promise.all(
         ? apisOf(r.subject).map((api) => `${api}: ${verdicts(api)}`).join('; ')
         : checksOf(r).map((c) => `${r.model === 'power' ? `${c.kind}: ` : ''}${c.error ?? Object.entries(c.apis).map(([a, x]) => `${a} ${x.verdict} (ack ${x.acked}, disk ${x.onDisk ?? '-'})`).join(', ')}`).join('; ');
       const diskSays = r.disk ? ` [${r.disk.flushes} flushes; ${cutsOf(r).length} cuts, ${cutsOf(r).map((c) => c.disk.unflushedWrites).join('/')} unflushed writes]` : '';
-      console.error(`[${results.length}/${plan.length}] ${r.model} ${fs} ${subject} #${i} ${r.cutMode} at ${r.delay} s, ${r.seconds} s${diskSays}: ${summary}`);
+      const stallSays = r.stall ? ` [stalled; held by the kernel: ${r.stall.threads.filter((t) => / state D /.test(t)).join(' || ') || 'none'}]` : '';
+      console.error(`[${results.length}/${plan.length}] ${r.model} ${fs} ${subject} #${i}${item.retry ? ' (retry of a void boot)' : ''} ${r.cutMode} at ${r.delay} s, ${r.seconds} s (boot ${r.bootSeconds} s${r.mainTimersLateMs !== undefined ? `, main-thread timers ${r.mainTimersLateMs} ms late` : ''})${diskSays}${stallSays}: ${r.void ? 'VOID ' : ''}${summary}`);
     }
   }),
 );
@@ -407,6 +446,11 @@ for (const m of ['power', 'os']) for (const fs of kinds) {
     if (!rs.length) continue;
     const line = { model: m, fs, subject, boots: rs.length, cuts: 0, images: 0, checks: 0, torn: 0, lost: 0, errors: 0 };
     for (const r of rs) {
+      if (r.void && rs.some((o) => o !== r && o.trial === r.trial && !o.void)) {
+        line.voidRetried = (line.voidRetried ?? 0) + 1;
+        continue;
+      }
+      if (r.stall) line.stalled = (line.stalled ?? 0) + 1;
       if (r.error) {
         line.errors++;
         continue;
