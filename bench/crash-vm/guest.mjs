@@ -34,7 +34,8 @@ const read = (f) => { try { return readFileSync(f, 'utf8').trim(); } catch (e) {
 // Through the kernel log, not the console's tty: a write to a stuck tty would block this
 // thread too (KERN_CRIT: printed despite loglevel=3).
 const log = (line) => { try { writeFileSync('/dev/kmsg', '<2>' + line.slice(0, 900)); } catch {} };
-const readyAt = Date.now();
+// READY as the main thread saw it (the crash is due delay s after it).
+const readyAt = workerData.readyAt;
 let acks = Atomics.load(counters, 0);
 let movedAt = readyAt;
 const watch = setInterval(() => {
@@ -56,7 +57,7 @@ setTimeout(() => {
   }
   writeFileSync('/proc/sysrq-trigger', 'w');
   setTimeout(() => writeFileSync('/proc/sysrq-trigger', 'c'), 2000);
-}, workerData.delay * 1000);
+}, Math.max(0, readyAt + workerData.delay * 1000 - Date.now()));
 `;
 // Straight to the console with write(2): nothing buffered that a crash could swallow
 // after the line was counted as said.
@@ -94,8 +95,8 @@ if (!isMainThread) {
   // A negative delay: the power model, where the host cuts the disk and kills QEMU.
   say(delay >= 0 ? `READY ${subject} crash in ${delay} s` : `READY ${subject} host cuts the power`);
   if (delay >= 0) {
-    new Worker(CRASHER, { eval: true, workerData: { delay, shared } });
     const readyAt = Date.now();
+    new Worker(CRASHER, { eval: true, workerData: { delay, shared, readyAt } });
     setInterval(() => Atomics.store(counters, 1, Date.now() - readyAt), 100).unref();
   }
 }

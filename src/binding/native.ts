@@ -15,8 +15,15 @@ export type NativeWriteOptions = Binding.WriteOptions;
 let binding: NativeBinding | undefined;
 
 export function native(): NativeBinding {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  binding ??= withHints(require('../../native/binding.js') as NativeBinding);
+  if (binding === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const raw = require('../../native/binding.js') as NativeBinding;
+    // Completions yield to the event loop through setImmediate (crates/node/src/completions.rs):
+    // node:timers' own, which a test's fake timers (they replace the global) leave working.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    raw.useImmediate((require('node:timers') as typeof import('node:timers')).setImmediate);
+    binding = withHints(raw);
+  }
   return binding;
 }
 

@@ -10,6 +10,18 @@
 //! drain calls the threadsafe function, so however many finish meanwhile, one callback
 //! on the JS thread settles them all.
 //!
+//! A drain yields to the event loop. Node's threadsafe function calls its callback
+//! again in the same tick when it is called while the callback runs (nodejs/node#38506,
+//! up to 1,000 times before it returns to the loop), so with writes finishing while the
+//! settled promises' continuations run, the loop never got to its timers or its I/O:
+//! under QEMU's emulation the main thread's timers did not run for 12 s and more
+//! (bench/notes/crash-vm.md), and here 32 writers whose continuations take 1 ms each
+//! held a 10 ms timer back by 4 s (test/loop-fairness.test.ts). So from a drain until a
+//! `setImmediate` after it (after the settled promises' continuations and the loop's
+//! poll phase), work that finishes only queues; that immediate drains what queued, and
+//! schedules the next look: at most one drain per turn of the loop, whose timers and
+//! I/O run in between. With nothing queued it hands back to the threadsafe function.
+//!
 //! The threadsafe function keeps the event loop alive only while work is in flight
 //! (counted on the JS thread: ref at 0 -> 1, unref back at 0), as the per-promise ones
 //! did, so a process with no write pending can exit. When the environment is torn down
@@ -19,6 +31,7 @@
 
 use napi::bindgen_prelude::*;
 use napi::{sys, Env};
+use napi_derive::napi;
 use std::cell::RefCell;
 use std::ptr;
 use std::sync::{Arc, Mutex};
@@ -39,7 +52,8 @@ unsafe impl<P> Send for Raw<P> {}
 
 struct Queue {
     done: Vec<Done>,
-    /// The threadsafe function was called and its callback has not drained yet.
+    /// A drain is on its way (the threadsafe function was called, or a `setImmediate`
+    /// is pending) or running: finishing work only queues.
     scheduled: bool,
     /// Finalized by Node (the environment is going away): never call it again.
     closed: bool,
@@ -55,12 +69,40 @@ struct Local {
     env: sys::napi_env,
     shared: Arc<Completions>,
     tsfn: sys::napi_threadsafe_function,
+    /// The native function handed to `setImmediate` to drain what queued during a drain
+    /// (null where it could not be made: the next drain then comes from the threadsafe
+    /// function, in the same tick).
+    later: sys::napi_ref,
     /// Promises handed out and not yet settled (only the JS thread changes it).
     in_flight: usize,
 }
 
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    /// The runtime's own `setImmediate` for this thread's environment, given by the
+    /// package's loader (src/binding/native.ts) from `node:timers`: a test's fake timers
+    /// replace the global one, and a drain handed to a fake would wait forever.
+    static IMMEDIATE: RefCell<Option<(sys::napi_env, Raw<sys::napi_ref>)>> = const { RefCell::new(None) };
+}
+
+/// Gives the binding this environment's own `setImmediate` (from `node:timers`), through
+/// which completions yield to the event loop between drains. The package's loader calls
+/// it once per environment, before any other call.
+#[napi(catch_unwind, ts_args_type = "setImmediate: (callback: () => void) => unknown")]
+pub fn use_immediate(env: &Env, set_immediate: Unknown) -> Result<()> {
+    keep_immediate(env.raw(), set_immediate.raw())
+}
+
+fn keep_immediate(env: sys::napi_env, set_immediate: sys::napi_value) -> Result<()> {
+    let mut kind = sys::ValueType::napi_undefined;
+    check_status!(unsafe { sys::napi_typeof(env, set_immediate, &mut kind) })?;
+    if kind != sys::ValueType::napi_function {
+        return Err(Error::new(Status::InvalidArg, "useImmediate: setImmediate must be a function"));
+    }
+    let mut reference = ptr::null_mut();
+    check_status!(unsafe { sys::napi_create_reference(env, set_immediate, 1, &mut reference) })?;
+    IMMEDIATE.with(|cell| *cell.borrow_mut() = Some((env, Raw(reference))));
+    Ok(())
 }
 
 /// Creates a promise whose settlement [`Completions::settle`] will deliver. On the JS
@@ -131,7 +173,63 @@ fn create(env: &Env) -> Result<Local> {
     shared.queue.lock().unwrap().tsfn = Raw(tsfn);
     // Idle until a promise is handed out.
     check_status!(unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) })?;
-    Ok(Local { env: env.raw(), shared, tsfn, in_flight: 0 })
+    Ok(Local { env: env.raw(), shared, tsfn, later: later_function(env.raw()), in_flight: 0 })
+}
+
+/// A reference to a native function that drains this thread's queue, for `setImmediate`.
+fn later_function(env: sys::napi_env) -> sys::napi_ref {
+    let mut function = ptr::null_mut();
+    let mut reference = ptr::null_mut();
+    let made = unsafe {
+        sys::napi_create_function(env, c"atomicwriterDrain".as_ptr(), -1 /* NAPI_AUTO_LENGTH */, Some(drain_later), ptr::null_mut(), &mut function)
+    } == sys::Status::napi_ok
+        && unsafe { sys::napi_create_reference(env, function, 1, &mut reference) } == sys::Status::napi_ok;
+    if made {
+        reference
+    } else {
+        ptr::null_mut()
+    }
+}
+
+/// `setImmediate(later)`, so the next drain comes after the loop's timers and I/O.
+/// False if it could not be arranged (no `setImmediate` was given: the binding used
+/// without the package's loader).
+fn schedule_later(env: sys::napi_env, later: sys::napi_ref) -> bool {
+    let Some(set_immediate) = IMMEDIATE.try_with(|cell| cell.borrow().as_ref().filter(|(e, _)| *e == env).map(|(_, r)| r.0)).ok().flatten() else {
+        return false;
+    };
+    if later.is_null() {
+        return false;
+    }
+    unsafe {
+        let mut global = ptr::null_mut();
+        let mut schedule = ptr::null_mut();
+        let mut function = ptr::null_mut();
+        let mut result = ptr::null_mut();
+        sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
+            && sys::napi_get_reference_value(env, set_immediate, &mut schedule) == sys::Status::napi_ok
+            && !schedule.is_null()
+            && sys::napi_get_reference_value(env, later, &mut function) == sys::Status::napi_ok
+            && !function.is_null()
+            && sys::napi_call_function(env, global, schedule, 1, &function, &mut result) == sys::Status::napi_ok
+    }
+}
+
+/// The `setImmediate` callback, after the last drain's continuations ran: drains what
+/// finished meanwhile, or, with nothing queued, lets the next finish call the threadsafe
+/// function.
+unsafe extern "C" fn drain_later(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+    let shared = LOCAL.try_with(|local| local.borrow().as_ref().filter(|l| l.env == env).map(|l| l.shared.clone())).ok().flatten();
+    if let Some(shared) = shared {
+        let mut queue = shared.queue.lock().unwrap();
+        if queue.done.is_empty() || queue.closed {
+            queue.scheduled = false;
+        } else {
+            drop(queue);
+            settle_queued(env, &shared);
+        }
+    }
+    ptr::null_mut()
 }
 
 /// The threadsafe function's callback, on the JS thread: settles everything queued.
@@ -139,12 +237,13 @@ unsafe extern "C" fn drain(env: sys::napi_env, _js_callback: sys::napi_value, co
     if env.is_null() {
         return; // teardown empties Node's queue with no environment: nothing to settle
     }
-    let shared = unsafe { &*(context as *const Completions) };
-    let done = {
-        let mut queue = shared.queue.lock().unwrap();
-        queue.scheduled = false;
-        std::mem::take(&mut queue.done)
-    };
+    settle_queued(env, unsafe { &*(context as *const Completions) });
+}
+
+/// Settles everything queued, then arranges the next look at the queue through the event
+/// loop.
+fn settle_queued(env: sys::napi_env, shared: &Completions) {
+    let done = std::mem::take(&mut shared.queue.lock().unwrap().done);
     let settled = done.len();
     for Done { deferred, settle } in done {
         let mut scope = ptr::null_mut();
@@ -159,14 +258,33 @@ unsafe extern "C" fn drain(env: sys::napi_env, _js_callback: sys::napi_value, co
             unsafe { sys::napi_close_handle_scope(env, scope) };
         }
     }
+    let mut later = ptr::null_mut();
+    let mut idle = false;
     let _ = LOCAL.try_with(|local| {
-        if let Some(l) = local.borrow_mut().as_mut().filter(|l| Arc::as_ptr(&l.shared) == context as *const Completions) {
+        if let Some(l) = local.borrow_mut().as_mut().filter(|l| ptr::eq(Arc::as_ptr(&l.shared), shared)) {
             l.in_flight -= settled.min(l.in_flight);
             if l.in_flight == 0 {
                 unsafe { sys::napi_unref_threadsafe_function(env, l.tsfn) };
+                idle = true;
             }
+            later = l.later;
         }
     });
+    // The promises' continuations run when this callback returns, and work that finishes
+    // while they run must not call the threadsafe function (it would dispatch again in
+    // this tick): `scheduled` stays set until a `setImmediate`, after the continuations
+    // and the loop's poll phase, looks at the queue again. With nothing else in flight
+    // (a lone sequential writer: its next write starts as the continuations end) there
+    // is nothing to wait for, and no immediate to pay for (8 % of a tmpfs write).
+    if !idle && schedule_later(env, later) {
+        return;
+    }
+    let mut queue = shared.queue.lock().unwrap();
+    queue.scheduled = false;
+    if !queue.done.is_empty() && !queue.closed {
+        let status = unsafe { sys::napi_call_threadsafe_function(queue.tsfn.0, ptr::null_mut(), sys::ThreadsafeFunctionCallMode::nonblocking) };
+        queue.scheduled = status == sys::Status::napi_ok;
+    }
 }
 
 fn reject(env: sys::napi_env, deferred: sys::napi_deferred, error: Error) {
