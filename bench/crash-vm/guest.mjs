@@ -8,9 +8,10 @@
 // it does not stall the asynchronous loops.
 //
 // The crash comes from a thread of its own (CRASHER), not from a timer on the main
-// thread: under TCG the main thread's timers ran 30 s to over a minute late (its event
-// loop stays in the completions' callback while completions keep arriving; see
-// bench/notes/crash-vm.md), which once pushed a CI boot past the host's deadline. That
+// thread: under TCG the main thread's timers once ran 30 s to over a minute late (the
+// library's completions held its event loop, fixed since; bench/notes/crash-vm.md),
+// which pushed a CI boot past the host's deadline, and a crash must not depend on the
+// code under test. That
 // thread also watches the writers: if no write was acknowledged in the STALL_MS before
 // the crash, it first reports every thread's state, wait channel and kernel stack, so
 // the host can tell a kernel stall (threads in D) from writers stuck in user space.

@@ -235,10 +235,10 @@ function boot(img, fs, subject, delay, disk, socket, dir) {
     };
     qemu.stdout.setEncoding('latin1').on('data', onData);
     qemu.stderr.setEncoding('latin1').on('data', onData);
-    // Until READY, the boot itself: ~100 s under TCG with two guests on two loaded cores
-    // (a CI boot was killed at delay + 120 s from the start while its writers were still
-    // writing, before its crash was due: counted from the start, a slow boot ate the
-    // crash's time).
+    // Until READY, the boot itself: 8-11 s under TCG, but 64-100 s while the library's
+    // completions starved the guest's event loop (bench/notes/crash-vm.md), when a CI boot
+    // was killed at delay + 120 s from the start with its writers still writing: counted
+    // from the start, a slow boot ate the crash's time.
     let timer = setTimeout(() => qemu.kill('SIGKILL'), BOOT_LIMIT_S * 1000);
     qemu.on('error', reject);
     qemu.on('close', () => {
