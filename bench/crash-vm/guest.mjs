@@ -11,10 +11,10 @@
 // thread: under TCG the main thread's timers once ran 30 s to over a minute late (the
 // library's completions held its event loop, fixed since; bench/notes/crash-vm.md),
 // which pushed a CI boot past the host's deadline, and a crash must not depend on the
-// code under test. That
-// thread also watches the writers: if no write was acknowledged in the STALL_MS before
-// the crash, it first reports every thread's state, wait channel and kernel stack, so
-// the host can tell a kernel stall (threads in D) from writers stuck in user space.
+// code under test. That thread also watches the writers: if no write was acknowledged in
+// the STALL_MS before the crash, it first reports every thread's state, wait channel and
+// kernel stack, so the host can tell a kernel stall (threads in D) from writers stuck in
+// user space.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

@@ -219,11 +219,11 @@ function boot(img, fs, subject, delay, disk, socket, dir) {
           // From here the guest has `delay` s to crash (its crasher thread sees to it).
           clearTimeout(timer);
           timer = setTimeout(() => qemu.kill('SIGKILL'), (delay + LATE_S) * 1000);
-        }
-        if (disk && l.startsWith('READY')) {
-          readyAt = Date.now();
-          disk.arm(nextWrites(), takeSnapshot);
-          setTimeout(powerCut, delay * 1000);
+          if (disk) {
+            readyAt = Date.now();
+            disk.arm(nextWrites(), takeSnapshot);
+            setTimeout(powerCut, delay * 1000);
+          }
         }
       }
     };

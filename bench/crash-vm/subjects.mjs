@@ -127,8 +127,8 @@ export const SUBJECTS = {
   // The model's self-test: two writers that are known to be unsafe across a power cut.
   'no-fsync': fileSubject('control: write a temp, rename it over the target, no fsync at all', (path, data, gen) => renameWriter(path, data, gen, false)),
   'no-dir-fsync': fileSubject('control: write a temp, fsync it, rename it over the target, no directory fsync', (path, data, gen) => renameWriter(path, data, gen, true)),
-  // The harness's own check of its stall watchdog (guest.mjs): after 20 writes the main
-  // thread, which holds the crash timer, blocks in user space for good. A boot of it must
+  // The harness's own check of its stall report (guest.mjs CRASHER): after 20 writes the
+  // main thread, where this writer runs, blocks in user space for good. A boot of it must
   // end in the error "stuck in user space" (by hand: --subjects stuck-main --min-delay 12
   // --max-delay 14; the crasher looks for a stall only in the 10 s before the crash).
   'stuck-main': fileSubject('harness self-test: the main thread blocks forever after 20 writes', async (path, data, gen) => {

@@ -69,20 +69,25 @@ struct Local {
     env: sys::napi_env,
     shared: Arc<Completions>,
     tsfn: sys::napi_threadsafe_function,
-    /// The native function handed to `setImmediate` to drain what queued during a drain
-    /// (null where it could not be made: the next drain then comes from the threadsafe
-    /// function, in the same tick).
-    later: sys::napi_ref,
     /// Promises handed out and not yet settled (only the JS thread changes it).
     in_flight: usize,
 }
 
 thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
-    /// The runtime's own `setImmediate` for this thread's environment, given by the
-    /// package's loader (src/binding/native.ts) from `node:timers`: a test's fake timers
-    /// replace the global one, and a drain handed to a fake would wait forever.
-    static IMMEDIATE: RefCell<Option<(sys::napi_env, Raw<sys::napi_ref>)>> = const { RefCell::new(None) };
+    /// How this thread's environment yields to the event loop between drains (without
+    /// it, the next drain comes from the threadsafe function, in the same tick).
+    static YIELD: RefCell<Option<Yield>> = const { RefCell::new(None) };
+}
+
+struct Yield {
+    env: sys::napi_env,
+    /// The runtime's own `setImmediate`, given by the package's loader
+    /// (src/binding/native.ts) from `node:timers`: a test's fake timers replace the global
+    /// one, and a drain handed to a fake would wait forever.
+    set_immediate: sys::napi_ref,
+    /// The native function handed to it: [`drain_later`].
+    drain: sys::napi_ref,
 }
 
 /// Gives the binding this environment's own `setImmediate` (from `node:timers`), through
@@ -99,9 +104,15 @@ fn keep_immediate(env: sys::napi_env, set_immediate: sys::napi_value) -> Result<
     if kind != sys::ValueType::napi_function {
         return Err(Error::new(Status::InvalidArg, "useImmediate: setImmediate must be a function"));
     }
-    let mut reference = ptr::null_mut();
-    check_status!(unsafe { sys::napi_create_reference(env, set_immediate, 1, &mut reference) })?;
-    IMMEDIATE.with(|cell| *cell.borrow_mut() = Some((env, Raw(reference))));
+    let mut set_immediate_ref = ptr::null_mut();
+    check_status!(unsafe { sys::napi_create_reference(env, set_immediate, 1, &mut set_immediate_ref) })?;
+    let mut drain = ptr::null_mut();
+    let mut drain_ref = ptr::null_mut();
+    check_status!(unsafe {
+        sys::napi_create_function(env, c"atomicwriterDrain".as_ptr(), -1 /* NAPI_AUTO_LENGTH */, Some(drain_later), ptr::null_mut(), &mut drain)
+    })?;
+    check_status!(unsafe { sys::napi_create_reference(env, drain, 1, &mut drain_ref) })?;
+    YIELD.with(|cell| *cell.borrow_mut() = Some(Yield { env, set_immediate: set_immediate_ref, drain: drain_ref }));
     Ok(())
 }
 
@@ -173,34 +184,18 @@ fn create(env: &Env) -> Result<Local> {
     shared.queue.lock().unwrap().tsfn = Raw(tsfn);
     // Idle until a promise is handed out.
     check_status!(unsafe { sys::napi_unref_threadsafe_function(env.raw(), tsfn) })?;
-    Ok(Local { env: env.raw(), shared, tsfn, later: later_function(env.raw()), in_flight: 0 })
+    Ok(Local { env: env.raw(), shared, tsfn, in_flight: 0 })
 }
 
-/// A reference to a native function that drains this thread's queue, for `setImmediate`.
-fn later_function(env: sys::napi_env) -> sys::napi_ref {
-    let mut function = ptr::null_mut();
-    let mut reference = ptr::null_mut();
-    let made = unsafe {
-        sys::napi_create_function(env, c"atomicwriterDrain".as_ptr(), -1 /* NAPI_AUTO_LENGTH */, Some(drain_later), ptr::null_mut(), &mut function)
-    } == sys::Status::napi_ok
-        && unsafe { sys::napi_create_reference(env, function, 1, &mut reference) } == sys::Status::napi_ok;
-    if made {
-        reference
-    } else {
-        ptr::null_mut()
-    }
-}
-
-/// `setImmediate(later)`, so the next drain comes after the loop's timers and I/O.
+/// `setImmediate(drain_later)`, so the next drain comes after the loop's timers and I/O.
 /// False if it could not be arranged (no `setImmediate` was given: the binding used
 /// without the package's loader).
-fn schedule_later(env: sys::napi_env, later: sys::napi_ref) -> bool {
-    let Some(set_immediate) = IMMEDIATE.try_with(|cell| cell.borrow().as_ref().filter(|(e, _)| *e == env).map(|(_, r)| r.0)).ok().flatten() else {
+fn schedule_later(env: sys::napi_env) -> bool {
+    let Some((set_immediate, later)) =
+        YIELD.try_with(|cell| cell.borrow().as_ref().filter(|y| y.env == env).map(|y| (y.set_immediate, y.drain))).ok().flatten()
+    else {
         return false;
     };
-    if later.is_null() {
-        return false;
-    }
     unsafe {
         let mut global = ptr::null_mut();
         let mut schedule = ptr::null_mut();
@@ -258,7 +253,6 @@ fn settle_queued(env: sys::napi_env, shared: &Completions) {
             unsafe { sys::napi_close_handle_scope(env, scope) };
         }
     }
-    let mut later = ptr::null_mut();
     let mut idle = false;
     let _ = LOCAL.try_with(|local| {
         if let Some(l) = local.borrow_mut().as_mut().filter(|l| ptr::eq(Arc::as_ptr(&l.shared), shared)) {
@@ -267,7 +261,6 @@ fn settle_queued(env: sys::napi_env, shared: &Completions) {
                 unsafe { sys::napi_unref_threadsafe_function(env, l.tsfn) };
                 idle = true;
             }
-            later = l.later;
         }
     });
     // The promises' continuations run when this callback returns, and work that finishes
@@ -276,7 +269,7 @@ fn settle_queued(env: sys::napi_env, shared: &Completions) {
     // and the loop's poll phase, looks at the queue again. With nothing else in flight
     // (a lone sequential writer: its next write starts as the continuations end) there
     // is nothing to wait for, and no immediate to pay for (8 % of a tmpfs write).
-    if !idle && schedule_later(env, later) {
+    if !idle && schedule_later(env) {
         return;
     }
     let mut queue = shared.queue.lock().unwrap();
